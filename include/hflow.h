@@ -1,0 +1,213 @@
+/*
+ * hflow.h -- the public API of libhflow, an HTTP client that shows its flow.
+ *
+ * Handles are opaque; the caller owns what it creates and frees it with the
+ * matching _free function (all _free functions accept NULL).  Every call that
+ * can fail returns an hf_err; HF_OK is 0.  Error values are curl's exit codes
+ * where the meaning is the same, so a command-line tool can exit with them.
+ *
+ * Threads: one hf_client per thread.  Nothing here keeps global state.
+ */
+#ifndef HF_H
+#define HF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define HF_EXTERN __attribute__((visibility("default")))
+#else
+#define HF_EXTERN
+#endif
+
+#define HF_VERSION "0.1.0"
+
+/* X-macro: name, value, message.  Values are never renumbered. */
+#define HF_ERRNO_MAP(XX)                                                      \
+    XX(OK, 0, "no error")                                                     \
+    XX(UNSUPPORTED_PROTOCOL, 1, "unsupported protocol")                       \
+    XX(BAD_ARG, 2, "bad argument")                                            \
+    XX(URL, 3, "malformed URL")                                               \
+    XX(RESOLVE, 6, "could not resolve host")                                  \
+    XX(CONNECT, 7, "could not connect")                                       \
+    XX(WEIRD_REPLY, 8, "weird server reply")                                  \
+    XX(PARTIAL, 18, "transfer closed with data outstanding")                  \
+    XX(HTTP_STATUS, 22, "HTTP error status")                                  \
+    XX(WRITE, 23, "write error")                                              \
+    XX(READ, 26, "read error on upload source")                               \
+    XX(NOMEM, 27, "out of memory")                                            \
+    XX(TIMEOUT, 28, "timeout")                                                \
+    XX(BAD_FUNCTION_ARG, 43, "bad function argument")                         \
+    XX(TOO_MANY_REDIRECTS, 47, "too many redirects")                          \
+    XX(GOT_NOTHING, 52, "empty reply from server")                            \
+    XX(SEND, 55, "send failure")                                              \
+    XX(RECV, 56, "receive failure")                                           \
+    XX(BAD_CONTENT_ENCODING, 61, "bad content encoding")                      \
+    XX(TOO_LARGE, 63, "maximum size exceeded")
+
+typedef enum hf_err {
+#define HF_XX_ENUM(name, val, msg) HF_E_##name = val,
+    HF_ERRNO_MAP(HF_XX_ENUM)
+#undef HF_XX_ENUM
+} hf_err;
+#define HF_OK HF_E_OK
+
+/* A static string for an error value; never NULL. */
+HF_EXTERN const char *hf_strerror(hf_err e);
+/* "6" -> "RESOLVE": the enum name without the prefix, or "UNKNOWN". */
+HF_EXTERN const char *hf_err_name(hf_err e);
+
+typedef struct hf_client hf_client;
+typedef struct hf_request hf_request;
+typedef struct hf_response hf_response;
+
+/* ---- client: loop, connection pool, name overrides, defaults ---------- */
+
+/* A new client, or NULL when out of memory. */
+HF_EXTERN hf_client *hf_client_new(void);
+/* Closes pooled connections and frees everything the client owns. */
+HF_EXTERN void hf_client_free(hf_client *c);
+/* curl's --resolve syntax: "HOST:PORT:ADDR[,ADDR...]" (IPv6 ADDR may be
+ * bracketed); a leading '-' removes an entry.  HF_E_BAD_ARG on bad syntax. */
+HF_EXTERN hf_err hf_client_resolve(hf_client *c, const char *spec);
+/* Restrict addresses to a family: 0 any, 4 IPv4 only, 6 IPv6 only. */
+HF_EXTERN hf_err hf_client_set_ip_family(hf_client *c, int family);
+/* Connection timeout (name resolution and TCP), ms; 0 means the default
+ * of 300 s.  A request's own value overrides it. */
+HF_EXTERN hf_err hf_client_set_connect_timeout_ms(hf_client *c, long ms);
+/* Number of TCP connections the client has opened so far. */
+HF_EXTERN long hf_client_num_connects(const hf_client *c);
+
+/* ---- request ------------------------------------------------------------ */
+
+/* A new request; method is any token ("GET", "PROPFIND"), url an absolute
+ * http:// URL.  Both are copied.  NULL when out of memory.  An invalid
+ * method or URL is reported by hf_send (so the caller gets the message). */
+HF_EXTERN hf_request *hf_request_new(const char *method, const char *url);
+HF_EXTERN void hf_request_free(hf_request *r);
+
+/* Set a header.  value NULL removes a default header (Host, User-Agent,
+ * Accept, ...) or an earlier user header of that name; value "" sends it
+ * empty.  A user header replaces a default of the same name.  CR, LF or NUL
+ * in name or value, or a name that is not a token: HF_E_BAD_ARG. */
+HF_EXTERN hf_err hf_request_header(hf_request *r, const char *name,
+                                   const char *value);
+/* curl's -H syntax: "Name: value" sets, "Name:" removes, "Name;" sends an
+ * empty header. */
+HF_EXTERN hf_err hf_request_header_line(hf_request *r, const char *line);
+
+/* A request body held in memory (copied).  Sends Content-Length. */
+HF_EXTERN hf_err hf_request_body(hf_request *r, const void *data, size_t len);
+
+/* A streamed request body.  read() fills buf with up to cap bytes, stores
+ * the count in *n (0 = end) and returns 0, or non-zero to abort (HF_E_READ).
+ * len is the total size, or -1 when unknown (then sent chunked). */
+typedef int hf_read_fn(void *arg, void *buf, size_t cap, size_t *n);
+HF_EXTERN hf_err hf_request_body_reader(hf_request *r, hf_read_fn *read,
+                                        void *arg, int64_t len);
+
+/* Whole-request time limit in ms (0 = none), and connect limit (0 = the
+ * client's). */
+HF_EXTERN hf_err hf_request_set_timeout_ms(hf_request *r, long ms);
+HF_EXTERN hf_err hf_request_set_connect_timeout_ms(hf_request *r, long ms);
+
+/* Ask for and decode gzip/deflate content encodings (curl --compressed).
+ * A corrupt or truncated encoded body is HF_E_BAD_CONTENT_ENCODING. */
+HF_EXTERN hf_err hf_request_set_decompress(hf_request *r, int on);
+
+/* Send "Expect: 100-continue" for bodies larger than this many bytes
+ * (default 1 MiB, as curl; -1 never). */
+HF_EXTERN hf_err hf_request_set_expect_threshold(hf_request *r, int64_t n);
+
+/* Body sink: called with each piece of the (decoded) body as it arrives;
+ * return 0 to go on, non-zero to abort the transfer with HF_E_WRITE.
+ * Without a sink the body is kept in memory (hf_response_body). */
+typedef int hf_write_fn(void *arg, const void *data, size_t len);
+HF_EXTERN hf_err hf_request_set_sink(hf_request *r, hf_write_fn *fn,
+                                     void *arg);
+
+/* Called once the final response head is parsed, before any body byte
+ * reaches the sink.  Return HF_HEAD_CONTINUE, HF_HEAD_DISCARD (read the
+ * body but do not deliver it), or HF_HEAD_ABORT (stop; hf_send returns
+ * HF_E_WRITE). The response is borrowed for the call. */
+enum { HF_HEAD_CONTINUE = 0, HF_HEAD_DISCARD = 1, HF_HEAD_ABORT = 2 };
+typedef int hf_head_fn(void *arg, const hf_response *resp);
+HF_EXTERN hf_err hf_request_set_head_fn(hf_request *r, hf_head_fn *fn,
+                                        void *arg);
+
+/* The flow as it happens (curl's debug callback, with times):
+ * INFO is a line of text about a step; HEADER_OUT / HEADER_IN are the
+ * request and response heads as sent/received; DATA_OUT / DATA_IN body
+ * bytes.  t_ns is CLOCK_MONOTONIC ns since the request was queued. */
+typedef enum hf_info {
+    HF_INFO_TEXT = 0,
+    HF_INFO_HEADER_OUT,
+    HF_INFO_HEADER_IN,
+    HF_INFO_DATA_OUT,
+    HF_INFO_DATA_IN
+} hf_info;
+typedef void hf_debug_fn(void *arg, hf_info type, uint64_t t_ns,
+                         const char *data, size_t len);
+HF_EXTERN hf_err hf_request_set_debug_fn(hf_request *r, hf_debug_fn *fn,
+                                         void *arg);
+
+/* ---- sending ------------------------------------------------------------- */
+
+/* Blocking: run the client's loop until the request is done.  *out receives
+ * a response even on failure (with what was learnt: timings, the error
+ * message), or NULL only when memory ran out.  The request may be sent
+ * again.  Returns HF_OK or the error. */
+HF_EXTERN hf_err hf_send(hf_client *c, hf_request *r, hf_response **out);
+
+/* ---- response ------------------------------------------------------------ */
+
+HF_EXTERN void hf_response_free(hf_response *resp);
+/* Status code (0 when no response was received) and HTTP minor version. */
+HF_EXTERN int hf_response_status(const hf_response *resp);
+HF_EXTERN int hf_response_http_minor(const hf_response *resp);
+HF_EXTERN const char *hf_response_reason(const hf_response *resp);
+/* First header of that name (case-insensitive), or NULL.  Borrowed. */
+HF_EXTERN const char *hf_response_header(const hf_response *resp,
+                                         const char *name);
+/* Header i in received order; returns 0, or -1 past the end.  Borrowed. */
+HF_EXTERN size_t hf_response_header_count(const hf_response *resp);
+HF_EXTERN int hf_response_header_at(const hf_response *resp, size_t i,
+                                    const char **name, const char **value);
+/* The response head exactly as received (status line to blank line). */
+HF_EXTERN const char *hf_response_head_raw(const hf_response *resp,
+                                           size_t *len);
+/* The body kept in memory (no sink set); borrowed; NUL-terminated. */
+HF_EXTERN const void *hf_response_body(const hf_response *resp, size_t *len);
+/* Error of the transfer (HF_OK if it succeeded) and its one-line message,
+ * naming the phase, the peer and the time taken. Borrowed. */
+HF_EXTERN hf_err hf_response_error(const hf_response *resp);
+HF_EXTERN const char *hf_response_errmsg(const hf_response *resp);
+/* The URL that was fetched, canonical form.  Borrowed. */
+HF_EXTERN const char *hf_response_url(const hf_response *resp);
+/* Body bytes delivered (after decoding) and bytes of body received. */
+HF_EXTERN int64_t hf_response_size_download(const hf_response *resp);
+/* Whether the connection was reused from the pool. */
+HF_EXTERN int hf_response_reused(const hf_response *resp);
+/* Local and remote address as "ADDR:PORT" ("[v6]:PORT"), or "". */
+HF_EXTERN const char *hf_response_local_addr(const hf_response *resp);
+HF_EXTERN const char *hf_response_remote_addr(const hf_response *resp);
+
+/* Timings in ns since the request was queued, cumulative as curl's -w. */
+typedef enum hf_time {
+    HF_TIME_NAMELOOKUP = 0,
+    HF_TIME_CONNECT,
+    HF_TIME_PRETRANSFER,
+    HF_TIME_STARTTRANSFER,
+    HF_TIME_TOTAL,
+    HF_TIME__COUNT
+} hf_time;
+HF_EXTERN uint64_t hf_response_time_ns(const hf_response *resp, hf_time t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HF_H */

@@ -1,0 +1,126 @@
+/* internal.h -- the library's shared types: client, request, response,
+ * connection.  Not installed; include/hflow.h is the only public header. */
+#ifndef HF_INTERNAL_H
+#define HF_INTERNAL_H
+#include "hflow.h"
+#include "buf.h"
+#include "loop.h"
+#include "url.h"
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#define HF_UA "hflow/" HF_VERSION
+#define CONN_RBUF (320 * 1024)   /* read buffer: > H1_MAX_HEAD, and big
+                                  * reads for fast downloads */
+#define POOL_MAX_IDLE 8           /* idle connections kept per client */
+
+/* One resolved address. */
+typedef struct hf_addr {
+    struct sockaddr_storage sa;
+    socklen_t len;
+} hf_addr;
+
+/* A --resolve entry. */
+typedef struct resolve_ent {
+    char *host;
+    int port;
+    hf_addr *addrs;
+    size_t naddrs;
+    struct resolve_ent *next;
+} resolve_ent;
+
+/* A TCP connection, in use by a transfer or idle in the pool. */
+typedef struct conn {
+    int fd;
+    long id;                 /* #N, counted per client from 0 */
+    char *key;               /* "scheme://host:port" it was made for */
+    char local[64], remote[64];   /* "ip:port" / "[ip6]:port" */
+    char remote_ip[48];
+    int remote_port;
+    char *rbuf;              /* CONN_RBUF bytes */
+    size_t rlen;             /* bytes held in rbuf */
+    struct conn *next;       /* idle list */
+} conn;
+
+struct hf_client {
+    loop *lp;
+    resolve_ent *resolves;
+    int family;              /* 0, 4, 6 */
+    long connect_timeout_ms;
+    long num_connects;
+    long next_conn_id;
+    conn *idle;              /* idle connections, newest first */
+    int nidle;
+};
+
+typedef struct req_hdr {
+    char *name;
+    char *value;             /* NULL: remove the default */
+} req_hdr;
+
+struct hf_request {
+    char *method;
+    char *url;
+    req_hdr *hdrs;
+    size_t nhdrs;
+    char *body;              /* in-memory body, or NULL */
+    size_t body_len;
+    int has_body;
+    hf_read_fn *reader;
+    void *reader_arg;
+    int64_t reader_len;      /* -1 unknown: chunked */
+    long timeout_ms, connect_timeout_ms;
+    int decompress;
+    int64_t expect_threshold;
+    hf_write_fn *sink;
+    void *sink_arg;
+    hf_head_fn *head_fn;
+    void *head_arg;
+    hf_debug_fn *debug_fn;
+    void *debug_arg;
+};
+
+typedef struct resp_hdr {
+    char *name;
+    char *value;
+} resp_hdr;
+
+struct hf_response {
+    int status, minor;
+    char *reason;
+    char *head;              /* raw head of the final response */
+    size_t head_len;
+    resp_hdr *hdrs;
+    size_t nhdrs;
+    char *hstore;            /* names and values, NUL-terminated */
+    buf body;                /* without a sink */
+    hf_err err;
+    char *errmsg;
+    char *url;
+    int64_t size_download;
+    int reused;
+    char local[64], remote[64];
+    uint64_t t[HF_TIME__COUNT];
+};
+
+/* request.c: RFC 9110 5.6.2 tokens. */
+int http_is_tchar(unsigned char ch);
+int http_is_token(const char *s);
+
+/* dns.c: names to addresses (--resolve, numeric, localhost, system). */
+int names_resolve(hf_client *c, const url *u, hf_addr **out, size_t *n,
+                  char *err, size_t errlen);
+int names_parse_resolve(const char *spec, resolve_ent **out, int *remove);
+void names_free_resolves(resolve_ent *r);
+/* "ip:port" or "[ip6]:port" of a socket address. */
+void addr_format(const struct sockaddr *sa, char *out, size_t n,
+                 char *ip, size_t iplen, int *port);
+
+/* conn.c: connections and the pool. */
+conn *conn_new(hf_client *c, int fd, const char *key);
+void conn_close(hf_client *c, conn *cn);
+/* An idle connection for key that the server has not closed, or NULL. */
+conn *pool_take(hf_client *c, const char *key);
+void pool_put(hf_client *c, conn *cn);
+void pool_clear(hf_client *c);
+#endif

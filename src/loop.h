@@ -1,0 +1,32 @@
+/* loop.h -- the event loop: epoll for sockets, a min-heap of timers on
+ * CLOCK_MONOTONIC.  One loop per client; no threads.  In the spirit of
+ * Redis's ae.c, with a heap for the many per-request timeouts. */
+#ifndef HF_LOOP_H
+#define HF_LOOP_H
+#include <stddef.h>
+#include <stdint.h>
+
+enum { LOOP_READ = 1, LOOP_WRITE = 2 };
+
+typedef struct loop loop;
+/* fd callback: mask says which of LOOP_READ / LOOP_WRITE is ready (errors
+ * and hang-ups are reported as both, so the reader or writer sees them). */
+typedef void loop_fd_fn(loop *l, int fd, int mask, void *arg);
+/* timer callback; the timer is gone by the time it runs. */
+typedef void loop_timer_fn(loop *l, void *arg);
+
+loop *loop_new(void);
+void loop_free(loop *l);
+/* Watch fd for mask (replaces an earlier registration); 0 or HF_E_*. */
+int loop_watch(loop *l, int fd, int mask, loop_fd_fn *fn, void *arg);
+/* Stop watching fd (call before close). */
+void loop_unwatch(loop *l, int fd);
+/* A one-shot timer after ms; returns an id > 0, or 0 when out of memory. */
+uint64_t loop_timer(loop *l, uint64_t ms, loop_timer_fn *fn, void *arg);
+void loop_timer_cancel(loop *l, uint64_t id);
+/* Wait for and dispatch events once; at most timeout_ms (-1 = until the
+ * next timer, or forever without one).  Returns events handled, or -1. */
+int loop_once(loop *l, int timeout_ms);
+/* CLOCK_MONOTONIC in ns. */
+uint64_t loop_now_ns(void);
+#endif

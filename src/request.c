@@ -1,0 +1,418 @@
+/* request.c -- the public objects: client, request and response. */
+#include "internal.h"
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- client ----------------------------------------------------------- */
+
+hf_client *hf_client_new(void)
+{
+    hf_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->lp = loop_new();
+    if (!c->lp) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void hf_client_free(hf_client *c)
+{
+    if (!c)
+        return;
+    pool_clear(c);
+    names_free_resolves(c->resolves);
+    loop_free(c->lp);
+    free(c);
+}
+
+hf_err hf_client_resolve(hf_client *c, const char *spec)
+{
+    if (!c || !spec)
+        return HF_E_BAD_FUNCTION_ARG;
+    resolve_ent *r;
+    int remove;
+    int rc = names_parse_resolve(spec, &r, &remove);
+    if (rc)
+        return (hf_err)rc;
+    if (remove) {
+        resolve_ent **pp = &c->resolves;
+        while (*pp) {
+            resolve_ent *e = *pp;
+            if (e->port == r->port && strcmp(e->host, r->host) == 0) {
+                *pp = e->next;
+                e->next = NULL;
+                names_free_resolves(e);
+            } else {
+                pp = &e->next;
+            }
+        }
+        names_free_resolves(r);
+        return HF_OK;
+    }
+    r->next = c->resolves; /* newest first: a later entry wins */
+    c->resolves = r;
+    return HF_OK;
+}
+
+hf_err hf_client_set_ip_family(hf_client *c, int family)
+{
+    if (!c || (family != 0 && family != 4 && family != 6))
+        return HF_E_BAD_FUNCTION_ARG;
+    c->family = family;
+    return HF_OK;
+}
+
+hf_err hf_client_set_connect_timeout_ms(hf_client *c, long ms)
+{
+    if (!c || ms < 0)
+        return HF_E_BAD_FUNCTION_ARG;
+    c->connect_timeout_ms = ms;
+    return HF_OK;
+}
+
+long hf_client_num_connects(const hf_client *c)
+{
+    return c ? c->num_connects : 0;
+}
+
+/* ---- request ---------------------------------------------------------- */
+
+hf_request *hf_request_new(const char *method, const char *url)
+{
+    if (!method || !url)
+        return NULL;
+    hf_request *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->method = strdup(method);
+    r->url = strdup(url);
+    r->expect_threshold = 1024 * 1024;
+    r->reader_len = -1;
+    if (!r->method || !r->url) {
+        hf_request_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void hf_request_free(hf_request *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nhdrs; i++) {
+        free(r->hdrs[i].name);
+        free(r->hdrs[i].value);
+    }
+    free(r->hdrs);
+    free(r->method);
+    free(r->url);
+    free(r->body);
+    free(r);
+}
+
+/* RFC 9110 5.6.2: tchar. */
+int http_is_tchar(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9') || (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+int http_is_token(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!http_is_tchar((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+/* RFC 9110 5.5: field values carry no CR, LF or NUL (a NUL cannot be in a
+ * C string); other control bytes but HTAB are refused too. */
+static int value_ok(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+hf_err hf_request_header(hf_request *r, const char *name, const char *value)
+{
+    if (!r || !name)
+        return HF_E_BAD_FUNCTION_ARG;
+    if (!http_is_token(name) || (value && !value_ok(value)))
+        return HF_E_BAD_ARG;
+    char *n = strdup(name), *v = value ? strdup(value) : NULL;
+    if (!n || (value && !v)) {
+        free(n);
+        free(v);
+        return HF_E_NOMEM;
+    }
+    /* a later setting of the same name replaces the earlier one */
+    for (size_t i = 0; i < r->nhdrs; i++)
+        if (strcasecmp(r->hdrs[i].name, name) == 0) {
+            free(r->hdrs[i].name);
+            free(r->hdrs[i].value);
+            r->hdrs[i].name = n;
+            r->hdrs[i].value = v;
+            return HF_OK;
+        }
+    req_hdr *p = realloc(r->hdrs, (r->nhdrs + 1) * sizeof *p);
+    if (!p) {
+        free(n);
+        free(v);
+        return HF_E_NOMEM;
+    }
+    r->hdrs = p;
+    r->hdrs[r->nhdrs].name = n;
+    r->hdrs[r->nhdrs].value = v;
+    r->nhdrs++;
+    return HF_OK;
+}
+
+hf_err hf_request_header_line(hf_request *r, const char *line)
+{
+    if (!r || !line)
+        return HF_E_BAD_FUNCTION_ARG;
+    size_t n = strcspn(line, ":;");
+    if (!line[n] || n == 0 || n > 1024)
+        return HF_E_BAD_ARG;
+    char name[1025];
+    memcpy(name, line, n);
+    name[n] = 0;
+    const char *v = line + n + 1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    if (line[n] == ';') {
+        if (*v) /* "X;foo" is not curl's empty-header form */
+            return HF_E_BAD_ARG;
+        return hf_request_header(r, name, "");
+    }
+    if (!*v)
+        return hf_request_header(r, name, NULL);
+    size_t vl = strlen(v);
+    while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+        vl--;
+    char *val = strndup(v, vl);
+    if (!val)
+        return HF_E_NOMEM;
+    hf_err e = hf_request_header(r, name, val);
+    free(val);
+    return e;
+}
+
+hf_err hf_request_body(hf_request *r, const void *data, size_t len)
+{
+    if (!r || (!data && len))
+        return HF_E_BAD_FUNCTION_ARG;
+    char *p = malloc(len ? len : 1);
+    if (!p)
+        return HF_E_NOMEM;
+    if (len)
+        memcpy(p, data, len);
+    free(r->body);
+    r->body = p;
+    r->body_len = len;
+    r->has_body = 1;
+    r->reader = NULL;
+    return HF_OK;
+}
+
+hf_err hf_request_body_reader(hf_request *r, hf_read_fn *read, void *arg,
+                              int64_t len)
+{
+    if (!r || !read || len < -1)
+        return HF_E_BAD_FUNCTION_ARG;
+    free(r->body);
+    r->body = NULL;
+    r->body_len = 0;
+    r->has_body = 1;
+    r->reader = read;
+    r->reader_arg = arg;
+    r->reader_len = len;
+    return HF_OK;
+}
+
+hf_err hf_request_set_timeout_ms(hf_request *r, long ms)
+{
+    if (!r || ms < 0)
+        return HF_E_BAD_FUNCTION_ARG;
+    r->timeout_ms = ms;
+    return HF_OK;
+}
+
+hf_err hf_request_set_connect_timeout_ms(hf_request *r, long ms)
+{
+    if (!r || ms < 0)
+        return HF_E_BAD_FUNCTION_ARG;
+    r->connect_timeout_ms = ms;
+    return HF_OK;
+}
+
+hf_err hf_request_set_decompress(hf_request *r, int on)
+{
+    if (!r)
+        return HF_E_BAD_FUNCTION_ARG;
+    r->decompress = !!on;
+    return HF_OK;
+}
+
+hf_err hf_request_set_expect_threshold(hf_request *r, int64_t n)
+{
+    if (!r || n < -1)
+        return HF_E_BAD_FUNCTION_ARG;
+    r->expect_threshold = n;
+    return HF_OK;
+}
+
+hf_err hf_request_set_sink(hf_request *r, hf_write_fn *fn, void *arg)
+{
+    if (!r)
+        return HF_E_BAD_FUNCTION_ARG;
+    r->sink = fn;
+    r->sink_arg = arg;
+    return HF_OK;
+}
+
+hf_err hf_request_set_head_fn(hf_request *r, hf_head_fn *fn, void *arg)
+{
+    if (!r)
+        return HF_E_BAD_FUNCTION_ARG;
+    r->head_fn = fn;
+    r->head_arg = arg;
+    return HF_OK;
+}
+
+hf_err hf_request_set_debug_fn(hf_request *r, hf_debug_fn *fn, void *arg)
+{
+    if (!r)
+        return HF_E_BAD_FUNCTION_ARG;
+    r->debug_fn = fn;
+    r->debug_arg = arg;
+    return HF_OK;
+}
+
+/* ---- response --------------------------------------------------------- */
+
+void hf_response_free(hf_response *resp)
+{
+    if (!resp)
+        return;
+    free(resp->reason);
+    free(resp->head);
+    free(resp->hdrs);
+    free(resp->hstore);
+    buf_free(&resp->body);
+    free(resp->errmsg);
+    free(resp->url);
+    free(resp);
+}
+
+int hf_response_status(const hf_response *resp)
+{
+    return resp ? resp->status : 0;
+}
+
+int hf_response_http_minor(const hf_response *resp)
+{
+    return resp ? resp->minor : 0;
+}
+
+const char *hf_response_reason(const hf_response *resp)
+{
+    return resp && resp->reason ? resp->reason : "";
+}
+
+const char *hf_response_header(const hf_response *resp, const char *name)
+{
+    if (!resp || !name)
+        return NULL;
+    for (size_t i = 0; i < resp->nhdrs; i++)
+        if (strcasecmp(resp->hdrs[i].name, name) == 0)
+            return resp->hdrs[i].value;
+    return NULL;
+}
+
+size_t hf_response_header_count(const hf_response *resp)
+{
+    return resp ? resp->nhdrs : 0;
+}
+
+int hf_response_header_at(const hf_response *resp, size_t i,
+                          const char **name, const char **value)
+{
+    if (!resp || i >= resp->nhdrs)
+        return -1;
+    if (name)
+        *name = resp->hdrs[i].name;
+    if (value)
+        *value = resp->hdrs[i].value;
+    return 0;
+}
+
+const char *hf_response_head_raw(const hf_response *resp, size_t *len)
+{
+    if (len)
+        *len = resp && resp->head ? resp->head_len : 0;
+    return resp && resp->head ? resp->head : "";
+}
+
+const void *hf_response_body(const hf_response *resp, size_t *len)
+{
+    if (len)
+        *len = resp ? resp->body.len : 0;
+    return resp && resp->body.data ? resp->body.data : "";
+}
+
+hf_err hf_response_error(const hf_response *resp)
+{
+    return resp ? resp->err : HF_E_BAD_FUNCTION_ARG;
+}
+
+const char *hf_response_errmsg(const hf_response *resp)
+{
+    if (!resp)
+        return "";
+    if (resp->errmsg)
+        return resp->errmsg;
+    return resp->err ? hf_strerror(resp->err) : "";
+}
+
+const char *hf_response_url(const hf_response *resp)
+{
+    return resp && resp->url ? resp->url : "";
+}
+
+int64_t hf_response_size_download(const hf_response *resp)
+{
+    return resp ? resp->size_download : 0;
+}
+
+int hf_response_reused(const hf_response *resp)
+{
+    return resp ? resp->reused : 0;
+}
+
+const char *hf_response_local_addr(const hf_response *resp)
+{
+    return resp ? resp->local : "";
+}
+
+const char *hf_response_remote_addr(const hf_response *resp)
+{
+    return resp ? resp->remote : "";
+}
+
+uint64_t hf_response_time_ns(const hf_response *resp, hf_time t)
+{
+    if (!resp || (int)t < 0 || t >= HF_TIME__COUNT)
+        return 0;
+    return resp->t[t];
+}

@@ -1,0 +1,1001 @@
+/* transfer.c -- one request's life, in the order of the flow:
+ *   parse the URL -> an idle connection?  -> resolve -> connect ->
+ *   send the head (and body) -> receive the head -> receive the body ->
+ *   back to the pool, or closed.
+ * Every step is a non-blocking state driven by the client's loop; hf_send
+ * submits and runs the loop until the transfer is done. */
+#include "internal.h"
+#include "decode.h"
+#include "h1_parse.h"
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+enum { ST_CONNECT, ST_SEND, ST_EXPECT, ST_RECV_HEAD, ST_RECV_BODY, ST_DONE };
+enum { SEND_HEAD, SEND_BODY, SEND_DONE };
+#define UPLOAD_PIECE (64 * 1024)
+#define EXPECT_WAIT_MS 1000        /* as curl: send the body after 1 s */
+#define DEFAULT_CONNECT_MS 300000  /* curl's default connect timeout */
+
+typedef struct transfer {
+    hf_client *c;
+    hf_request *rq;
+    hf_response *rs;
+    url u;
+    char *key;              /* pool key */
+    char peer[96];          /* host:port, then ip:port once connected */
+    int head_req;
+    int state;
+    uint64_t t0;
+    hf_addr *addrs;
+    size_t naddrs, ai;
+    char last_cause[128];   /* why the last connect attempt failed */
+    int fd;                 /* socket being connected */
+    conn *cn;
+    int reused, retried;
+    buf out;                /* bytes to send now */
+    size_t out_off;
+    int send_phase;
+    size_t body_off;        /* in-memory body sent so far */
+    int64_t up_sent;        /* reader bytes sent */
+    int expect;
+    uint64_t tm_total, tm_conn, tm_expect;
+    h1_framing fr;
+    h1_chunked ck;
+    uint64_t remaining;
+    decoder *dec;
+    int discard;
+    int got_bytes;          /* any response byte seen */
+    int must_close;
+    int done;
+} transfer;
+
+static void on_io(loop *l, int fd, int mask, void *arg);
+static void do_send(transfer *t);
+static void start_connect(transfer *t);
+static void start_exchange(transfer *t);
+
+/* ---- reporting ---------------------------------------------------------- */
+
+static uint64_t since(const transfer *t)
+{
+    return loop_now_ns() - t->t0;
+}
+
+static void info(transfer *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void info(transfer *t, const char *fmt, ...)
+{
+    if (!t->rq->debug_fn)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line)
+        n = sizeof line - 1;
+    t->rq->debug_fn(t->rq->debug_arg, HF_INFO_TEXT, since(t), line, (size_t)n);
+}
+
+/* The first error wins; the message names the phase and peer (in fmt),
+ * and gets the time taken appended. */
+static void fail(transfer *t, hf_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fail(transfer *t, hf_err e, const char *fmt, ...)
+{
+    if (t->done)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    buf b;
+    buf_init(&b, 4096);
+    buf_printf(&b, "%s after %.1f ms", msg, (double)since(t) / 1e6);
+    t->rs->err = e;
+    free(t->rs->errmsg);
+    t->rs->errmsg = buf_take(&b);
+    t->must_close = 1;
+    t->done = 1;
+    t->state = ST_DONE;
+}
+
+/* strerror, lower-cased for use inside a sentence. */
+static const char *cause(int err, char *out, size_t n)
+{
+    snprintf(out, n, "%s", strerror(err));
+    if (out[0] >= 'A' && out[0] <= 'Z' && !(out[1] >= 'A' && out[1] <= 'Z'))
+        out[0] = (char)(out[0] - 'A' + 'a');
+    return out;
+}
+
+static const char *phase_of(const transfer *t)
+{
+    switch (t->state) {
+    case ST_CONNECT: return "connect to";
+    case ST_SEND: return "send to";
+    default: return "receive from";
+    }
+}
+
+/* ---- the request head (RFC 9112 3, RFC 9110 7.2, 10.1) ------------------ */
+
+static const req_hdr *user_hdr(const hf_request *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->nhdrs; i++)
+        if (strcasecmp(rq->hdrs[i].name, name) == 0)
+            return &rq->hdrs[i];
+    return NULL;
+}
+
+/* A default header unless the user replaced or removed it; user headers
+ * of the same name are sent here, in the default's place. */
+static int put_default(buf *b, const hf_request *rq, const char *name,
+                       const char *value)
+{
+    const req_hdr *h = user_hdr(rq, name);
+    if (h)
+        return h->value ? buf_printf(b, "%s: %s\r\n", h->name, h->value) : 0;
+    return buf_printf(b, "%s: %s\r\n", name, value);
+}
+
+static int is_default(const char *name)
+{
+    static const char *const d[] = {"Host", "User-Agent", "Accept",
+        "Accept-Encoding", "Authorization", "Content-Length",
+        "Transfer-Encoding", "Expect", NULL};
+    for (int i = 0; d[i]; i++)
+        if (strcasecmp(d[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int unhex(int ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+static void pct_decode_into(buf *b, const char *s)
+{
+    for (; *s; s++) {
+        char ch = *s;
+        if (ch == '%' && unhex(s[1]) >= 0 && unhex(s[2]) >= 0) {
+            ch = (char)(unhex(s[1]) * 16 + unhex(s[2]));
+            s += 2;
+        }
+        buf_add(b, &ch, 1);
+    }
+}
+
+static int put_base64(buf *b, const unsigned char *p, size_t n)
+{
+    static const char tab[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i += 3) {
+        unsigned v = (unsigned)p[i] << 16;
+        if (i + 1 < n) v |= (unsigned)p[i + 1] << 8;
+        if (i + 2 < n) v |= p[i + 2];
+        char q[4] = {tab[(v >> 18) & 63], tab[(v >> 12) & 63],
+                     i + 1 < n ? tab[(v >> 6) & 63] : '=',
+                     i + 2 < n ? tab[v & 63] : '='};
+        rc = buf_add(b, q, 4);
+    }
+    return rc;
+}
+
+static int build_head(transfer *t)
+{
+    hf_request *rq = t->rq;
+    buf *b = &t->out;
+    char *target = url_target(&t->u), *host = url_host_header(&t->u);
+    int rc = (!target || !host) ? HF_E_NOMEM : 0;
+    if (!rc)
+        rc = buf_printf(b, "%s %s HTTP/1.1\r\n", rq->method, target);
+    if (!rc)
+        rc = put_default(b, rq, "Host", host);
+    if (!rc)
+        rc = put_default(b, rq, "User-Agent", HF_UA);
+    if (!rc)
+        rc = put_default(b, rq, "Accept", "*/*");
+    if (!rc && rq->decompress)
+        rc = put_default(b, rq, "Accept-Encoding", "gzip, deflate");
+    if (!rc && (t->u.user || user_hdr(rq, "Authorization"))) {
+        /* RFC 7617: credentials from the URL's userinfo, decoded */
+        buf cred;
+        buf_init(&cred, 64 * 1024);
+        pct_decode_into(&cred, t->u.user ? t->u.user : "");
+        buf_adds(&cred, ":");
+        pct_decode_into(&cred, t->u.password ? t->u.password : "");
+        buf val;
+        buf_init(&val, 128 * 1024);
+        buf_adds(&val, "Basic ");
+        put_base64(&val, (unsigned char *)cred.data, cred.len);
+        rc = val.data ? put_default(b, rq, "Authorization", val.data) : HF_E_NOMEM;
+        buf_free(&cred);
+        buf_free(&val);
+    }
+    for (size_t i = 0; i < rq->nhdrs && !rc; i++)
+        if (rq->hdrs[i].value && !is_default(rq->hdrs[i].name))
+            rc = buf_printf(b, "%s: %s\r\n", rq->hdrs[i].name, rq->hdrs[i].value);
+    if (!rc && rq->has_body) {
+        int64_t len = rq->reader ? rq->reader_len : (int64_t)rq->body_len;
+        if (len < 0)
+            rc = put_default(b, rq, "Transfer-Encoding", "chunked");
+        else {
+            char n[32];
+            snprintf(n, sizeof n, "%lld", (long long)len);
+            rc = put_default(b, rq, "Content-Length", n);
+        }
+        /* RFC 9110 10.1.1: ask first before a large body, as curl does */
+        const req_hdr *e = user_hdr(rq, "Expect");
+        if (!rc && rq->expect_threshold >= 0 && len > rq->expect_threshold) {
+            if (!e)
+                rc = buf_adds(b, "Expect: 100-continue\r\n");
+            t->expect = !e || (e->value && strcasecmp(e->value, "100-continue") == 0);
+        } else if (!rc && e && e->value) {
+            rc = buf_printf(b, "%s: %s\r\n", e->name, e->value);
+            t->expect = strcasecmp(e->value, "100-continue") == 0;
+        }
+    } else if (!rc) {
+        const char *const bodyless[] = {"Content-Length", "Transfer-Encoding", "Expect"};
+        for (int i = 0; i < 3 && !rc; i++) {
+            const req_hdr *h = user_hdr(rq, bodyless[i]);
+            if (h && h->value)
+                rc = buf_printf(b, "%s: %s\r\n", h->name, h->value);
+        }
+    }
+    if (!rc)
+        rc = buf_adds(b, "\r\n");
+    free(target);
+    free(host);
+    return rc;
+}
+
+/* ---- connecting ----------------------------------------------------------- */
+
+static void connected(transfer *t, int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    conn *cn = conn_new(t->c, fd, t->key);
+    if (!cn) {
+        close(fd);
+        fail(t, HF_E_NOMEM, "connect to %s: out of memory", t->peer);
+        return;
+    }
+    t->cn = cn;
+    t->fd = -1;
+    t->c->num_connects++;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        addr_format((struct sockaddr *)&ss, cn->local, sizeof cn->local, NULL, 0, NULL);
+    const hf_addr *a = &t->addrs[t->ai];
+    addr_format((const struct sockaddr *)&a->sa, cn->remote, sizeof cn->remote,
+                cn->remote_ip, sizeof cn->remote_ip, &cn->remote_port);
+    snprintf(t->peer, sizeof t->peer, "%s", cn->remote);
+    if (t->tm_conn) {
+        loop_timer_cancel(t->c->lp, t->tm_conn);
+        t->tm_conn = 0;
+    }
+    t->rs->t[HF_TIME_CONNECT] = since(t);
+    info(t, "Connected to %s (%s) port %d (#%ld) from %s", t->u.host,
+         cn->remote_ip, cn->remote_port, cn->id, cn->local);
+    t->state = ST_SEND;
+    start_exchange(t);
+}
+
+static void on_connect(loop *l, int fd, int mask, void *arg)
+{
+    (void)mask;
+    transfer *t = arg;
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+        err = errno;
+    loop_unwatch(l, fd);
+    if (err == 0) {
+        connected(t, fd);
+        return;
+    }
+    close(fd);
+    t->fd = -1;
+    cause(err, t->last_cause, sizeof t->last_cause);
+    info(t, "connect to %s failed: %s", t->peer, t->last_cause);
+    t->ai++;
+    start_connect(t);
+}
+
+/* Try the addresses in turn (happy eyeballs comes with the DNS issue). */
+static void start_connect(transfer *t)
+{
+    for (; t->ai < t->naddrs; t->ai++) {
+        const hf_addr *a = &t->addrs[t->ai];
+        addr_format((const struct sockaddr *)&a->sa, t->peer, sizeof t->peer,
+                    NULL, 0, NULL);
+        info(t, "Trying %s...", t->peer);
+        int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            cause(errno, t->last_cause, sizeof t->last_cause);
+            continue;
+        }
+        if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == 0) {
+            connected(t, fd);
+            return;
+        }
+        if (errno == EINPROGRESS) {
+            t->fd = fd;
+            if (loop_watch(t->c->lp, fd, LOOP_WRITE, on_connect, t) != 0) {
+                close(fd);
+                t->fd = -1;
+                fail(t, HF_E_NOMEM, "connect to %s: out of memory", t->peer);
+            }
+            return;
+        }
+        cause(errno, t->last_cause, sizeof t->last_cause);
+        info(t, "connect to %s failed: %s", t->peer, t->last_cause);
+        close(fd);
+    }
+    fail(t, HF_E_CONNECT, "connect to %s: %s", t->peer,
+         *t->last_cause ? t->last_cause : "no address");
+}
+
+static void on_connect_timeout(loop *l, void *arg)
+{
+    (void)l;
+    transfer *t = arg;
+    t->tm_conn = 0;
+    fail(t, HF_E_TIMEOUT, "connect to %s: timed out", t->peer);
+}
+
+static void resolve_and_connect(transfer *t)
+{
+    char why[128] = "";
+    free(t->addrs);
+    t->addrs = NULL;
+    t->ai = 0;
+    t->state = ST_CONNECT;
+    snprintf(t->peer, sizeof t->peer, "%s:%d", t->u.host, t->u.port);
+    long cms = t->rq->connect_timeout_ms ? t->rq->connect_timeout_ms
+             : t->c->connect_timeout_ms ? t->c->connect_timeout_ms
+             : DEFAULT_CONNECT_MS;
+    t->tm_conn = loop_timer(t->c->lp, (uint64_t)cms, on_connect_timeout, t);
+    int rc = names_resolve(t->c, &t->u, &t->addrs, &t->naddrs, why, sizeof why);
+    t->rs->t[HF_TIME_NAMELOOKUP] = since(t);
+    if (rc) {
+        fail(t, (hf_err)rc, "resolve %s: %s", t->u.host, why);
+        return;
+    }
+    info(t, "Resolved %s to %zu address%s", t->u.host, t->naddrs,
+         t->naddrs == 1 ? "" : "es");
+    start_connect(t);
+}
+
+/* ---- sending ------------------------------------------------------------- */
+
+static int retryable(const transfer *t)
+{
+    static const char *const idem[] = {"GET", "HEAD", "PUT", "DELETE",
+                                       "OPTIONS", "TRACE", NULL};
+    if (!t->reused || t->retried || t->got_bytes || t->rq->reader)
+        return 0;
+    for (int i = 0; idem[i]; i++)
+        if (strcmp(t->rq->method, idem[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* A reused connection died before the response began: RFC 9112 9.3.1
+ * lets an idempotent request be retried on a new connection. */
+static void retry(transfer *t, const char *why)
+{
+    info(t, "Connection #%ld died (%s); retrying on a new connection",
+         t->cn->id, why);
+    conn_close(t->c, t->cn);
+    t->cn = NULL;
+    t->retried = 1;
+    t->reused = 0;
+    t->rs->reused = 0;
+    resolve_and_connect(t);
+}
+
+/* Fill t->out with the next piece of the body; 1 when there is more. */
+static int next_piece(transfer *t)
+{
+    hf_request *rq = t->rq;
+    t->out.len = 0;
+    t->out_off = 0;
+    if (!rq->reader) {
+        size_t n = rq->body_len - t->body_off;
+        if (n > UPLOAD_PIECE)
+            n = UPLOAD_PIECE;
+        if (n == 0)
+            return 0;
+        if (buf_add(&t->out, rq->body + t->body_off, n)) {
+            fail(t, HF_E_NOMEM, "send to %s: out of memory", t->peer);
+            return 0;
+        }
+        t->body_off += n;
+        return 1;
+    }
+    if (t->send_phase == SEND_DONE)
+        return 0;
+    char piece[UPLOAD_PIECE];
+    size_t cap = sizeof piece, got = 0;
+    int chunked = rq->reader_len < 0;
+    if (!chunked && (uint64_t)(rq->reader_len - t->up_sent) < cap)
+        cap = (size_t)(rq->reader_len - t->up_sent);
+    if (cap && rq->reader(rq->reader_arg, piece, cap, &got) != 0) {
+        fail(t, HF_E_READ, "send to %s: the upload source failed", t->peer);
+        return 0;
+    }
+    if (got > cap)
+        got = cap;
+    t->up_sent += (int64_t)got;
+    int rc = 0;
+    if (chunked) { /* RFC 9112 7.1: size CRLF data CRLF ... 0 CRLF CRLF */
+        if (got)
+            rc = buf_printf(&t->out, "%zx\r\n", got);
+        if (!rc && got)
+            rc = buf_add(&t->out, piece, got);
+        if (!rc)
+            rc = buf_adds(&t->out, got ? "\r\n" : "0\r\n\r\n");
+        if (!got)
+            t->send_phase = SEND_DONE;
+    } else {
+        if (got)
+            rc = buf_add(&t->out, piece, got);
+        else if (t->up_sent < rq->reader_len) {
+            fail(t, HF_E_READ, "send to %s: the upload source ended %lld bytes early",
+                 t->peer, (long long)(rq->reader_len - t->up_sent));
+            return 0;
+        }
+        if (t->up_sent == rq->reader_len)
+            t->send_phase = SEND_DONE;
+    }
+    if (rc) {
+        fail(t, HF_E_NOMEM, "send to %s: out of memory", t->peer);
+        return 0;
+    }
+    return t->out.len > 0;
+}
+
+static void on_expect_timeout(loop *l, void *arg)
+{
+    (void)l;
+    transfer *t = arg;
+    t->tm_expect = 0;
+    if (t->state != ST_EXPECT)
+        return;
+    info(t, "No 100 Continue after %d ms; sending the body", EXPECT_WAIT_MS);
+    t->state = ST_SEND;
+    t->send_phase = SEND_BODY;
+    t->out.len = t->out_off = 0;
+    do_send(t);
+}
+
+static void do_send(transfer *t)
+{
+    conn *cn = t->cn;
+    char eb[96];
+    for (;;) {
+        if (t->done)
+            return;
+        while (t->out_off < t->out.len) {
+            ssize_t n = send(cn->fd, t->out.data + t->out_off,
+                             t->out.len - t->out_off, MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    loop_watch(t->c->lp, cn->fd, LOOP_WRITE, on_io, t);
+                    return;
+                }
+                if (retryable(t)) {
+                    retry(t, cause(errno, eb, sizeof eb));
+                    return;
+                }
+                fail(t, HF_E_SEND, "send to %s: %s", t->peer, cause(errno, eb, sizeof eb));
+                return;
+            }
+            t->out_off += (size_t)n;
+        }
+        if (t->send_phase == SEND_HEAD) {
+            t->send_phase = t->rq->has_body ? SEND_BODY : SEND_DONE;
+            if (t->expect) {
+                t->state = ST_EXPECT;
+                t->tm_expect = loop_timer(t->c->lp, EXPECT_WAIT_MS, on_expect_timeout, t);
+                loop_watch(t->c->lp, cn->fd, LOOP_READ, on_io, t);
+                return;
+            }
+        }
+        if (t->send_phase == SEND_BODY && next_piece(t))
+            continue;
+        if (t->done)
+            return;
+        /* all sent */
+        t->send_phase = SEND_DONE;
+        t->state = ST_RECV_HEAD;
+        loop_watch(t->c->lp, cn->fd, LOOP_READ, on_io, t);
+        return;
+    }
+}
+
+/* ---- receiving ------------------------------------------------------------ */
+
+static void finish(transfer *t)
+{
+    if (t->dec) {
+        int rc = decoder_finish(t->dec);
+        if (rc) {
+            fail(t, (hf_err)rc, "decode body from %s: %s", t->peer,
+                 rc == HF_E_WRITE ? "write failed" : "truncated or corrupt encoded body");
+            return;
+        }
+    }
+    t->state = ST_DONE;
+    t->done = 1;
+}
+
+static int sink(void *arg, const void *p, size_t n)
+{
+    transfer *t = arg;
+    if (t->rq->sink)
+        return t->rq->sink(t->rq->sink_arg, p, n) ? HF_E_WRITE : 0;
+    return buf_add(&t->rs->body, p, n);
+}
+
+static void deliver(transfer *t, const char *p, size_t n)
+{
+    t->rs->size_download += (int64_t)n;
+    if (t->discard || !n)
+        return;
+    int rc = t->dec ? decoder_feed(t->dec, p, n) : sink(t, p, n);
+    if (rc == HF_E_WRITE)
+        fail(t, HF_E_WRITE, "write body from %s: the output failed", t->peer);
+    else if (rc == HF_E_BAD_CONTENT_ENCODING)
+        fail(t, HF_E_BAD_CONTENT_ENCODING, "decode body from %s: corrupt encoded body", t->peer);
+    else if (rc)
+        fail(t, (hf_err)rc, "receive from %s: %s", t->peer, hf_strerror((hf_err)rc));
+}
+
+/* Consume the body bytes in the connection's buffer. */
+static void body_consume(transfer *t)
+{
+    conn *cn = t->cn;
+    size_t len = cn->rlen;
+    cn->rlen = 0;
+    if (t->fr.kind == H1_BODY_LENGTH) {
+        size_t k = len < t->remaining ? len : (size_t)t->remaining;
+        deliver(t, cn->rbuf, k);
+        t->remaining -= k;
+        if (k < len) /* bytes past the message: the framing is off */
+            t->must_close = 1;
+        if (t->remaining == 0)
+            finish(t);
+    } else if (t->fr.kind == H1_BODY_CHUNKED) {
+        size_t off = 0;
+        while (off < len && !t->done) {
+            size_t used = 0, dl = 0;
+            const char *d = NULL;
+            int rc = h1_chunked_step(&t->ck, cn->rbuf + off, len - off, &used, &d, &dl);
+            off += used;
+            if (dl)
+                deliver(t, d, dl);
+            if (rc < 0) {
+                fail(t, HF_E_RECV, "receive from %s: %s", t->peer,
+                     rc == H1_ERR_TOO_LARGE ? "chunk trailers too large"
+                     : "malformed chunked encoding");
+                return;
+            }
+            if (rc == 1) {
+                if (off < len)
+                    t->must_close = 1;
+                finish(t);
+                return;
+            }
+            if (!used && !dl)
+                break;
+        }
+    } else {
+        deliver(t, cn->rbuf, len);
+    }
+}
+
+static void store_head(transfer *t, const char *raw, size_t len,
+                       const h1_resp *hr, const h1_header *hv)
+{
+    hf_response *rs = t->rs;
+    rs->status = hr->status;
+    rs->minor = hr->minor;
+    free(rs->head);
+    free(rs->reason);
+    free(rs->hdrs);
+    free(rs->hstore);
+    rs->hdrs = NULL;
+    rs->hstore = NULL;
+    rs->nhdrs = 0;
+    size_t total = 0;
+    for (size_t i = 0; i < hr->nhdr; i++)
+        total += hv[i].name_len + hv[i].value_len + 2;
+    rs->head = malloc(len + 1);
+    rs->reason = strndup(hr->reason, hr->reason_len);
+    rs->hstore = malloc(total ? total : 1);
+    rs->hdrs = malloc((hr->nhdr ? hr->nhdr : 1) * sizeof *rs->hdrs);
+    if (!rs->head || !rs->reason || !rs->hstore || !rs->hdrs) {
+        fail(t, HF_E_NOMEM, "receive from %s: out of memory", t->peer);
+        return;
+    }
+    memcpy(rs->head, raw, len);
+    rs->head[len] = 0;
+    rs->head_len = len;
+    char *p = rs->hstore;
+    for (size_t i = 0; i < hr->nhdr; i++) {
+        rs->hdrs[i].name = p;
+        memcpy(p, hv[i].name, hv[i].name_len);
+        p += hv[i].name_len;
+        *p++ = 0;
+        rs->hdrs[i].value = p;
+        memcpy(p, hv[i].value, hv[i].value_len);
+        p += hv[i].value_len;
+        *p++ = 0;
+    }
+    rs->nhdrs = hr->nhdr;
+}
+
+static void start_body_send(transfer *t)
+{
+    if (t->tm_expect) {
+        loop_timer_cancel(t->c->lp, t->tm_expect);
+        t->tm_expect = 0;
+    }
+    t->state = ST_SEND;
+    t->send_phase = SEND_BODY;
+    t->out.len = t->out_off = 0;
+    do_send(t);
+}
+
+/* Parse response heads in the buffer: skip interim 1xx, then set up the
+ * body of the final response. */
+static void parse_heads(transfer *t)
+{
+    conn *cn = t->cn;
+    h1_header hv[H1_MAX_FIELDS]; /* 16 KiB of stack */
+    for (;;) {
+        h1_resp hr;
+        char *raw = cn->rbuf;
+        int rc = h1_parse_head(raw, cn->rlen, &hr, hv, H1_MAX_FIELDS);
+        if (rc == H1_INCOMPLETE)
+            return;
+        if (rc < 0) {
+            if (rc == H1_ERR_TOO_LARGE)
+                fail(t, HF_E_RECV, "receive from %s: response head too large "
+                     "(limits: %d KiB, %d KiB a line, %d fields)", t->peer,
+                     H1_MAX_HEAD / 1024, H1_MAX_LINE / 1024, H1_MAX_FIELDS);
+            else
+                fail(t, HF_E_WEIRD_REPLY, "receive from %s: malformed %s", t->peer,
+                     rc == H1_ERR_STATUS ? "status line" : "header field");
+            return;
+        }
+        if (t->rq->debug_fn)
+            t->rq->debug_fn(t->rq->debug_arg, HF_INFO_HEADER_IN, since(t), raw, (size_t)rc);
+        size_t hl = (size_t)rc;
+        if (hr.status < 200) {
+            if (hr.status == 101) {
+                fail(t, HF_E_WEIRD_REPLY, "receive from %s: unexpected 101 "
+                     "Switching Protocols", t->peer);
+                return;
+            }
+            /* RFC 9110 15.2: interim responses are skipped */
+            memmove(raw, raw + hl, cn->rlen - hl);
+            cn->rlen -= hl;
+            if (t->state == ST_EXPECT && hr.status == 100) {
+                start_body_send(t);
+                return;
+            }
+            continue;
+        }
+        store_head(t, raw, hl, &hr, hv);
+        if (t->done)
+            return;
+        if (h1_framing_of(&hr, hv, t->head_req, &t->fr) != 0) {
+            fail(t, HF_E_WEIRD_REPLY, "receive from %s: conflicting or invalid "
+                 "Content-Length / Transfer-Encoding", t->peer);
+            return;
+        }
+        if (t->state == ST_EXPECT) {
+            /* a final answer before we sent the body: RFC 9110 10.1.1 */
+            if (t->tm_expect) {
+                loop_timer_cancel(t->c->lp, t->tm_expect);
+                t->tm_expect = 0;
+            }
+            t->must_close = 1;
+        }
+        t->must_close |= t->fr.must_close;
+        t->remaining = t->fr.length;
+        memset(&t->ck, 0, sizeof t->ck);
+        const char *ce = hf_response_header(t->rs, "Content-Encoding");
+        if (t->rq->decompress && ce && t->fr.kind != H1_BODY_NONE) {
+            int drc = decoder_new(&t->dec, ce, sink, t);
+            if (drc) {
+                fail(t, (hf_err)drc, "decode body from %s: unsupported "
+                     "Content-Encoding \"%s\"", t->peer, ce);
+                return;
+            }
+        }
+        if (t->rq->head_fn) {
+            int h = t->rq->head_fn(t->rq->head_arg, t->rs);
+            if (h == HF_HEAD_ABORT) {
+                fail(t, HF_E_WRITE, "receive from %s: stopped by the caller", t->peer);
+                return;
+            }
+            t->discard = h == HF_HEAD_DISCARD;
+        }
+        memmove(raw, raw + hl, cn->rlen - hl);
+        cn->rlen -= hl;
+        t->state = ST_RECV_BODY;
+        if (t->fr.kind == H1_BODY_NONE) {
+            if (cn->rlen)
+                t->must_close = 1;
+            cn->rlen = 0;
+            finish(t);
+            return;
+        }
+        body_consume(t);
+        return;
+    }
+}
+
+static void on_eof(transfer *t)
+{
+    conn *cn = t->cn;
+    t->must_close = 1;
+    if (t->state == ST_RECV_BODY) {
+        if (t->fr.kind == H1_BODY_CLOSE)
+            finish(t);
+        else if (t->fr.kind == H1_BODY_LENGTH)
+            fail(t, HF_E_PARTIAL, "receive from %s: transfer closed with %llu "
+                 "bytes remaining to read", t->peer, (unsigned long long)t->remaining);
+        else
+            fail(t, HF_E_PARTIAL, "receive from %s: transfer closed before the "
+                 "last chunk", t->peer);
+        return;
+    }
+    if (!t->got_bytes && retryable(t)) {
+        retry(t, "closed by the server");
+        return;
+    }
+    if (!t->got_bytes)
+        fail(t, HF_E_GOT_NOTHING, "receive from %s: empty reply from server", t->peer);
+    else
+        fail(t, HF_E_RECV, "receive from %s: connection closed in the response "
+             "head (%zu bytes)", t->peer, cn->rlen);
+}
+
+static void do_recv(transfer *t)
+{
+    conn *cn = t->cn;
+    char eb[96];
+    for (;;) {
+        if (t->done)
+            return;
+        size_t room = CONN_RBUF - cn->rlen;
+        if (room == 0) { /* cannot happen: the parser stops at H1_MAX_HEAD */
+            fail(t, HF_E_RECV, "receive from %s: response head too large", t->peer);
+            return;
+        }
+        ssize_t n = recv(cn->fd, cn->rbuf + cn->rlen, room, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            if (!t->got_bytes && retryable(t)) {
+                retry(t, cause(errno, eb, sizeof eb));
+                return;
+            }
+            fail(t, HF_E_RECV, "receive from %s: %s", t->peer, cause(errno, eb, sizeof eb));
+            return;
+        }
+        if (n == 0) {
+            on_eof(t);
+            return;
+        }
+        if (!t->got_bytes) {
+            t->got_bytes = 1;
+            t->rs->t[HF_TIME_STARTTRANSFER] = since(t);
+        }
+        cn->rlen += (size_t)n;
+        if (t->state == ST_RECV_BODY)
+            body_consume(t);
+        else
+            parse_heads(t);
+        if ((size_t)n < room)
+            return; /* most likely drained: let epoll say when there is more */
+    }
+}
+
+static void on_io(loop *l, int fd, int mask, void *arg)
+{
+    (void)l;
+    (void)fd;
+    transfer *t = arg;
+    if (t->state == ST_SEND && (mask & LOOP_WRITE))
+        do_send(t);
+    else if ((t->state == ST_EXPECT || t->state == ST_RECV_HEAD ||
+              t->state == ST_RECV_BODY) && (mask & LOOP_READ))
+        do_recv(t);
+}
+
+static void on_total_timeout(loop *l, void *arg)
+{
+    (void)l;
+    transfer *t = arg;
+    t->tm_total = 0;
+    fail(t, HF_E_TIMEOUT, "%s %s: timed out (--max-time %ld ms) with %lld bytes "
+         "received", phase_of(t), t->peer, t->rq->timeout_ms,
+         (long long)t->rs->size_download);
+}
+
+/* ---- the whole request --------------------------------------------------- */
+
+static int begin_exchange(transfer *t)
+{
+    t->out.len = t->out_off = 0;
+    t->send_phase = SEND_HEAD;
+    t->body_off = 0;
+    t->up_sent = 0;
+    t->expect = 0;
+    int rc = build_head(t);
+    if (rc) {
+        fail(t, (hf_err)rc, "send to %s: %s", t->peer,
+             rc == HF_E_TOO_LARGE ? "request head too large" : "out of memory");
+        return rc;
+    }
+    t->rs->t[HF_TIME_PRETRANSFER] = since(t);
+    if (t->rq->debug_fn)
+        t->rq->debug_fn(t->rq->debug_arg, HF_INFO_HEADER_OUT, since(t),
+                        t->out.data, t->out.len);
+    /* a small in-memory body goes out with the head, in one write */
+    if (t->rq->has_body && !t->rq->reader && !t->expect &&
+        t->rq->body_len <= UPLOAD_PIECE) {
+        if (buf_add(&t->out, t->rq->body, t->rq->body_len)) {
+            fail(t, HF_E_NOMEM, "send to %s: out of memory", t->peer);
+            return HF_E_NOMEM;
+        }
+        t->body_off = t->rq->body_len;
+    }
+    return 0;
+}
+
+/* connected() and the reuse path both land here via do_send */
+static void start_exchange(transfer *t)
+{
+    if (begin_exchange(t) == 0)
+        do_send(t);
+}
+
+static void release(transfer *t)
+{
+    hf_client *c = t->c;
+    if (t->tm_total)
+        loop_timer_cancel(c->lp, t->tm_total);
+    if (t->tm_conn)
+        loop_timer_cancel(c->lp, t->tm_conn);
+    if (t->tm_expect)
+        loop_timer_cancel(c->lp, t->tm_expect);
+    if (t->fd >= 0) {
+        loop_unwatch(c->lp, t->fd);
+        close(t->fd);
+    }
+    if (t->cn) {
+        if (t->must_close || t->rs->err) {
+            info(t, "Closing connection #%ld", t->cn->id);
+            conn_close(c, t->cn);
+        } else {
+            info(t, "Connection #%ld to host %s left intact", t->cn->id, t->u.host);
+            pool_put(c, t->cn);
+        }
+    }
+    decoder_free(t->dec);
+    free(t->addrs);
+    free(t->key);
+    buf_free(&t->out);
+    url_free(&t->u);
+}
+
+hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
+{
+    if (!out)
+        return HF_E_BAD_FUNCTION_ARG;
+    *out = NULL;
+    if (!c || !rq)
+        return HF_E_BAD_FUNCTION_ARG;
+    hf_response *rs = calloc(1, sizeof *rs);
+    if (!rs)
+        return HF_E_NOMEM;
+    buf_init(&rs->body, (size_t)-1 / 2);
+    transfer tr, *t = &tr;
+    memset(t, 0, sizeof *t);
+    t->c = c;
+    t->rq = rq;
+    t->rs = rs;
+    t->fd = -1;
+    t->t0 = loop_now_ns();
+    buf_init(&t->out, 1024 * 1024); /* curl's cap on a request head */
+    *out = rs;
+
+    char why[128] = "";
+    int rc = url_parse(&t->u, rq->url, why, sizeof why);
+    rs->url = rc ? strdup(rq->url) : url_to_string(&t->u);
+    if (!rs->url) {
+        rc = HF_E_NOMEM;
+        snprintf(why, sizeof why, "out of memory");
+    }
+    if (rc) {
+        t->state = ST_CONNECT;
+        fail(t, (hf_err)rc, "url \"%s\": %s", rq->url, *why ? why : hf_strerror((hf_err)rc));
+        goto done;
+    }
+    if (strcmp(t->u.scheme, "http") != 0) {
+        fail(t, HF_E_UNSUPPORTED_PROTOCOL, "url \"%s\": %s is not supported in "
+             "this build (TLS comes with the TLS step)", rq->url, t->u.scheme);
+        goto done;
+    }
+    if (!http_is_token(rq->method)) {
+        fail(t, HF_E_BAD_ARG, "request to %s: method is not a token "
+             "(RFC 9110 9.1)", t->u.host);
+        goto done;
+    }
+    t->head_req = strcmp(rq->method, "HEAD") == 0;
+    size_t kl = strlen(t->u.host) + 64 + (t->u.zone ? strlen(t->u.zone) : 0);
+    t->key = malloc(kl);
+    if (!t->key) {
+        fail(t, HF_E_NOMEM, "request: out of memory");
+        goto done;
+    }
+    snprintf(t->key, kl, "%s://%s%s%s:%d", t->u.scheme, t->u.host,
+             t->u.zone ? "%" : "", t->u.zone ? t->u.zone : "", t->u.port);
+    if (rq->timeout_ms > 0)
+        t->tm_total = loop_timer(c->lp, (uint64_t)rq->timeout_ms, on_total_timeout, t);
+
+    t->cn = pool_take(c, t->key);
+    if (t->cn) {
+        t->reused = rs->reused = 1;
+        snprintf(t->peer, sizeof t->peer, "%s", t->cn->remote);
+        info(t, "Re-using existing connection #%ld with host %s", t->cn->id, t->u.host);
+        rs->t[HF_TIME_NAMELOOKUP] = rs->t[HF_TIME_CONNECT] = since(t);
+        t->state = ST_SEND;
+        start_exchange(t);
+    } else {
+        resolve_and_connect(t);
+    }
+    while (!t->done) {
+        if (loop_once(c->lp, -1) < 0) {
+            fail(t, HF_E_RECV, "%s %s: event loop failed: %s", phase_of(t),
+                 t->peer, strerror(errno));
+            break;
+        }
+    }
+done:
+    if (t->cn) {
+        snprintf(rs->local, sizeof rs->local, "%s", t->cn->local);
+        snprintf(rs->remote, sizeof rs->remote, "%s", t->cn->remote);
+    }
+    rs->t[HF_TIME_TOTAL] = since(t);
+    release(t);
+    return rs->err;
+}
