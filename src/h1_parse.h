@@ -7,7 +7,9 @@
 #include <stdint.h>
 
 #define H1_MAX_HEAD   (300 * 1024) /* all header bytes of one response */
-#define H1_MAX_LINE   (100 * 1024) /* one header line */
+#define H1_MAX_LINE   (100 * 1024) /* bytes before the LF of one line (a
+                                    * field with its obs-folds counts as
+                                    * one line; so does a chunk-size line) */
 #define H1_MAX_FIELDS 500          /* header fields in one response */
 
 /* Return codes (negative = error). */
@@ -38,7 +40,10 @@ typedef struct h1_resp {
  * complete, H1_INCOMPLETE when more bytes are needed (and no limit is yet
  * exceeded), or an H1_ERR_* value.  hdrs has room for cap fields; more
  * than min(cap, H1_MAX_FIELDS) fields is H1_ERR_TOO_LARGE.  Accepts bare LF
- * as line end (RFC 9112 2.2).  Status line: "HTTP/1.x SP 3DIGIT [SP reason]". */
+ * as line end (RFC 9112 2.2).  Status line: "HTTP/1.x SP 3DIGIT [SP reason]"
+ * with the status 100..999.  A NUL or a CR not before LF in a field is
+ * H1_ERR_HEADER; so is whitespace before ':' or a fold before any field.
+ * One pass over buf per call: callers re-call with the longer buffer. */
 int h1_parse_head(char *buf, size_t len, h1_resp *out, h1_header *hdrs,
                   size_t cap);
 
@@ -52,16 +57,19 @@ typedef struct h1_framing {
                            * keep-alive, close-delimited body, or TE with CL */
 } h1_framing;
 /* Decide the framing.  head_request: the request was HEAD.  Rules: 1xx, 204,
- * 304 and HEAD have no body; Transfer-Encoding with chunked last -> chunked
- * (Content-Length then ignored and must_close set); Transfer-Encoding without
- * chunked last -> close-delimited; Content-Length: digits only, duplicates or
- * list members must be equal, overflow -> H1_ERR_FRAMING; else
- * close-delimited.  Returns 0 or H1_ERR_FRAMING. */
+ * 304 and HEAD have no body (must_close then only from Connection / 1.0);
+ * Transfer-Encoding (all fields, one list) with chunked last -> chunked
+ * (Content-Length then ignored; must_close set when CL is present or the
+ * response is HTTP/1.0); chunked not last, or twice, or an empty TE ->
+ * H1_ERR_FRAMING; TE without chunked -> close-delimited; Content-Length:
+ * digits only, at most INT64_MAX, duplicates or list members must be
+ * equal, else H1_ERR_FRAMING; neither -> close-delimited.  Returns 0 or
+ * H1_ERR_FRAMING. */
 int h1_framing_of(const h1_resp *r, const h1_header *hdrs, int head_request,
                   h1_framing *f);
 
-/* Case-insensitive header lookup helper: the i-th field (from 0) named name
- * at or after index *from; returns its index or -1. */
+/* Case-insensitive header lookup helper: the first field named name at or
+ * after index from; returns its index or -1. */
 int h1_find(const h1_header *hdrs, size_t n, const char *name, size_t from);
 
 /* Chunked decoder (RFC 9112 7.1).  Zero-initialise before the first call. */
@@ -79,8 +87,10 @@ typedef struct h1_chunked {
  * after them), 0 when it needs more input (all input was consumed, or data
  * was returned), or H1_ERR_CHUNK / H1_ERR_TOO_LARGE.  Chunk extensions are
  * skipped (bounded by H1_MAX_LINE); sizes are hex digits only, overflow
- * checked (more than 16 significant digits is an error); trailers are
- * bounded by H1_MAX_HEAD and skipped. */
+ * checked (more than 16 significant digits is an error; leading zeros are
+ * free within the line limit); trailers are bounded by H1_MAX_HEAD and
+ * skipped.  Size and trailer lines may end in a bare LF; chunk data must be
+ * followed by exactly CRLF.  Errors are sticky, and so is completion. */
 int h1_chunked_step(h1_chunked *d, const char *in, size_t len,
                     size_t *consumed, const char **data, size_t *data_len);
 #endif

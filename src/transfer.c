@@ -727,14 +727,21 @@ static void parse_heads(transfer *t)
         t->must_close |= t->fr.must_close;
         t->remaining = t->fr.length;
         memset(&t->ck, 0, sizeof t->ck);
-        const char *ce = hf_response_header(t->rs, "Content-Encoding");
-        if (t->rq->decompress && ce && t->fr.kind != H1_BODY_NONE) {
-            int drc = decoder_new(&t->dec, ce, sink, t);
-            if (drc) {
+        if (t->rq->decompress && t->fr.kind != H1_BODY_NONE) {
+            /* all Content-Encoding fields form one list (RFC 9110 5.3), so
+             * six fields count as six codings against the limit */
+            buf ce;
+            buf_init(&ce, H1_MAX_HEAD);
+            for (size_t i = 0; i < t->rs->nhdrs; i++)
+                if (strcasecmp(t->rs->hdrs[i].name, "Content-Encoding") == 0)
+                    buf_printf(&ce, "%s%s", ce.len ? ", " : "", t->rs->hdrs[i].value);
+            int drc = ce.len ? decoder_new(&t->dec, ce.data, sink, t) : 0;
+            if (drc)
                 fail(t, (hf_err)drc, "decode body from %s: unsupported "
-                     "Content-Encoding \"%s\"", t->peer, ce);
+                     "Content-Encoding \"%s\"", t->peer, ce.data);
+            buf_free(&ce);
+            if (drc)
                 return;
-            }
         }
         if (t->rq->head_fn) {
             int h = t->rq->head_fn(t->rq->head_arg, t->rs);
