@@ -36,16 +36,21 @@ $(BUILD)/obj/%.o: src/%.c include/hflow.h $(wildcard src/*.h) | $(BUILD)/obj
 $(BUILD)/cli/%.o: cli/%.c include/hflow.h $(wildcard cli/*.h) | $(BUILD)/cli
 	$(CC) $(CFLAGS) $(HF_CFLAGS) -c -o $@ $<
 
+# The archive holds one relocatable object whose hidden (internal) symbols
+# are made local, so a program linking libhflow.a sees only hf_ names.
 $(BUILD)/libhflow.a: $(LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	$(LD) -r -o $(BUILD)/obj/libhflow-all.o $^
+	objcopy --localize-hidden $(BUILD)/obj/libhflow-all.o
+	rm -f $@ && ar rcs $@ $(BUILD)/obj/libhflow-all.o
 # Only hf_ symbols are exported: everything else is hidden by
 # -fvisibility=hidden, and the public API is marked HF_EXTERN.
 $(BUILD)/libhflow.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libhflow.so.$(SOVER) $(LDSAN) -o $@ $^ $(LIBS)
 $(BUILD)/hflow: $(CLI_OBJ) $(BUILD)/libhflow.a
 	$(CC) $(LDSAN) -o $@ $(CLI_OBJ) $(BUILD)/libhflow.a $(LIBS)
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libhflow.a | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(HF_CFLAGS) $(LDSAN) -o $@ $< $(BUILD)/libhflow.a $(LIBS)
+# Unit tests reach internal functions, so they link the objects.
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB_OBJ) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(HF_CFLAGS) $(LDSAN) -o $@ $< $(LIB_OBJ) $(LIBS)
 
 $(BUILD)/obj $(BUILD)/cli $(BUILD)/tests:
 	mkdir -p $@

@@ -188,7 +188,8 @@ HF_EXTERN hf_err hf_response_error(const hf_response *resp);
 HF_EXTERN const char *hf_response_errmsg(const hf_response *resp);
 /* The URL that was fetched, canonical form.  Borrowed. */
 HF_EXTERN const char *hf_response_url(const hf_response *resp);
-/* Body bytes delivered (after decoding) and bytes of body received. */
+/* Body bytes received, as on the wire (before content decoding), as
+ * curl's size_download. */
 HF_EXTERN int64_t hf_response_size_download(const hf_response *resp);
 /* Whether the connection was reused from the pool. */
 HF_EXTERN int hf_response_reused(const hf_response *resp);

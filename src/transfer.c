@@ -59,6 +59,7 @@ static void on_io(loop *l, int fd, int mask, void *arg);
 static void do_send(transfer *t);
 static void start_connect(transfer *t);
 static void start_exchange(transfer *t);
+static void parse_heads(transfer *t);
 
 /* ---- reporting ---------------------------------------------------------- */
 
@@ -530,6 +531,8 @@ static void do_send(transfer *t)
         t->send_phase = SEND_DONE;
         t->state = ST_RECV_HEAD;
         loop_watch(t->c->lp, cn->fd, LOOP_READ, on_io, t);
+        if (cn->rlen) /* the answer came with the 100 Continue */
+            parse_heads(t);
         return;
     }
 }

@@ -1,0 +1,475 @@
+/* args.c -- the option table and the parser of hflow's command line.
+ *
+ * Like curl: short options may be bundled (-sSf) and take a value attached
+ * or as the next argument (-XPOST, -X POST); long options take theirs as
+ * --opt=value or --opt value, may be abbreviated while unambiguous, and
+ * boolean ones may be negated with --no-.  Options and URLs mix freely. */
+#include "args.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hflow.h"
+
+enum opt_id {
+    O_REQUEST, O_HEADER, O_DATA, O_DATA_ASCII, O_DATA_BINARY, O_DATA_RAW,
+    O_DATA_URLENCODE, O_JSON, O_FORM, O_FORM_STRING, O_GET, O_HEAD,
+    O_OUTPUT, O_REMOTE_NAME, O_REMOTE_NAME_ALL, O_INCLUDE, O_DUMP_HEADER,
+    O_SILENT, O_SHOW_ERROR, O_FAIL, O_FAIL_WITH_BODY, O_VERBOSE,
+    O_USER_AGENT, O_REFERER, O_USER, O_MAX_TIME, O_CONNECT_TIMEOUT,
+    O_RESOLVE, O_IPV4, O_IPV6, O_COMPRESSED, O_WRITE_OUT, O_HELP,
+    O_VERSION, O_PROGRESS_METER, O_URL, O_BUFFER
+};
+
+/* arg: 0 a switch that takes no value and cannot be negated,
+ *      1 takes a value, 2 a boolean (--no-NAME turns it off). */
+typedef struct opt {
+    char shortname;
+    const char *longname;
+    int arg;
+    int id;
+} opt;
+
+static const opt opts[] = {
+    {'X', "request", 1, O_REQUEST},
+    {'H', "header", 1, O_HEADER},
+    {'d', "data", 1, O_DATA},
+    {0, "data-ascii", 1, O_DATA_ASCII},
+    {0, "data-binary", 1, O_DATA_BINARY},
+    {0, "data-raw", 1, O_DATA_RAW},
+    {0, "data-urlencode", 1, O_DATA_URLENCODE},
+    {0, "json", 1, O_JSON},
+    {'F', "form", 1, O_FORM},
+    {0, "form-string", 1, O_FORM_STRING},
+    {'G', "get", 2, O_GET},
+    {'I', "head", 2, O_HEAD},
+    {'o', "output", 1, O_OUTPUT},
+    {'O', "remote-name", 0, O_REMOTE_NAME},
+    {0, "remote-name-all", 2, O_REMOTE_NAME_ALL},
+    {'i', "include", 2, O_INCLUDE},
+    {'D', "dump-header", 1, O_DUMP_HEADER},
+    {'s', "silent", 2, O_SILENT},
+    {'S', "show-error", 2, O_SHOW_ERROR},
+    {'f', "fail", 2, O_FAIL},
+    {0, "fail-with-body", 2, O_FAIL_WITH_BODY},
+    {'v', "verbose", 2, O_VERBOSE},
+    {'A', "user-agent", 1, O_USER_AGENT},
+    {'e', "referer", 1, O_REFERER},
+    {'u', "user", 1, O_USER},
+    {'m', "max-time", 1, O_MAX_TIME},
+    {0, "connect-timeout", 1, O_CONNECT_TIMEOUT},
+    {0, "resolve", 1, O_RESOLVE},
+    {'4', "ipv4", 0, O_IPV4},
+    {'6', "ipv6", 0, O_IPV6},
+    {0, "compressed", 2, O_COMPRESSED},
+    {'w', "write-out", 1, O_WRITE_OUT},
+    {'h', "help", 0, O_HELP},
+    {'V', "version", 0, O_VERSION},
+    {0, "progress-meter", 2, O_PROGRESS_METER},
+    {0, "url", 1, O_URL},
+    /* -N is --no-buffer: the short name turns the boolean off. */
+    {'N', "buffer", 2, O_BUFFER},
+};
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+static int usage_error(const char *fmt, ...) HFLOW_PRINTF(1, 2);
+static int usage_error(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    cli_usage("(2) %s", line);
+    cli_usage("try '" HFLOW_NAME " --help' for more information");
+    return HF_E_BAD_ARG;
+}
+
+/* Seconds, fractional allowed, to milliseconds; -1 when not a number. */
+static long parse_seconds(const char *s)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(d) || d < 0)
+        return -1;
+    double ms = d * 1000.0;
+    if (ms > 2147483647.0)
+        ms = 2147483647.0;
+    long v = (long)(ms + 0.5);
+    if (v == 0 && d > 0)
+        v = 1;
+    return v;
+}
+
+static int has_crlf(const char *s)
+{
+    return strpbrk(s, "\r\n") != NULL;
+}
+
+/* -H @file: one header a line; CR/LF stripped, empty lines skipped. */
+static int add_headers_from_file(cfg *c, const char *path, const char *optname)
+{
+    sbuf b = {0};
+    int e = cli_read_file(path, &b);
+    if (e) {
+        sb_free(&b);
+        return usage_error("option %s: cannot read '%s': %s", optname, path,
+                           strerror(e));
+    }
+    char *all = sb_steal(&b);
+    sv_push(&c->owned, all);
+    char *p = all;
+    while (*p) {
+        char *nl = strchr(p, '\n');
+        char *next = nl ? nl + 1 : p + strlen(p);
+        if (nl)
+            *nl = '\0';
+        size_t n = strlen(p);
+        while (n && p[n - 1] == '\r')
+            p[--n] = '\0';
+        if (n)
+            sv_push(&c->headers, p);
+        p = next;
+    }
+    return 0;
+}
+
+static void push_out(cfg *c, int kind, const char *path)
+{
+    if (c->nouts == c->capouts) {
+        c->capouts = c->capouts ? c->capouts * 2 : 4;
+        c->outs = xrealloc(c->outs, c->capouts * sizeof *c->outs);
+    }
+    c->outs[c->nouts].kind = kind;
+    c->outs[c->nouts].path = path;
+    c->nouts++;
+}
+
+static void push_data(cfg *c, int kind, const char *arg)
+{
+    if (c->ndata == c->capdata) {
+        c->capdata = c->capdata ? c->capdata * 2 : 4;
+        c->data = xrealloc(c->data, c->capdata * sizeof *c->data);
+    }
+    c->data[c->ndata].kind = kind;
+    c->data[c->ndata].arg = arg;
+    c->ndata++;
+}
+
+static void push_form(cfg *c, int literal, const char *arg)
+{
+    if (c->nforms == c->capforms) {
+        c->capforms = c->capforms ? c->capforms * 2 : 4;
+        c->forms = xrealloc(c->forms, c->capforms * sizeof *c->forms);
+    }
+    c->forms[c->nforms].literal = literal;
+    c->forms[c->nforms].arg = arg;
+    c->nforms++;
+}
+
+/* Applies one option.  on is 0 for a negated boolean.  Returns 0, -1 for
+ * help/version, or an exit code. */
+static int apply(cfg *c, const opt *o, int on, const char *val,
+                 const char *optname)
+{
+    long ms;
+    switch (o->id) {
+    case O_REQUEST:
+        if (has_crlf(val))
+            return usage_error("option %s: CR or LF in the method", optname);
+        c->method = val;
+        break;
+    case O_HEADER:
+        if (val[0] == '@')
+            return add_headers_from_file(c, val + 1, optname);
+        if (has_crlf(val))
+            return usage_error("option %s: CR or LF in the header", optname);
+        sv_push(&c->headers, val);
+        break;
+    case O_DATA: push_data(c, DATA_ASCII, val); break;
+    case O_DATA_ASCII: push_data(c, DATA_ASCII, val); break;
+    case O_DATA_BINARY: push_data(c, DATA_BINARY, val); break;
+    case O_DATA_RAW: push_data(c, DATA_RAW, val); break;
+    case O_DATA_URLENCODE: push_data(c, DATA_URLENCODE, val); break;
+    case O_JSON: push_data(c, DATA_JSON, val); break;
+    case O_FORM: push_form(c, 0, val); break;
+    case O_FORM_STRING: push_form(c, 1, val); break;
+    case O_GET: c->get = on; break;
+    case O_HEAD: c->head = on; break;
+    case O_OUTPUT: push_out(c, OUT_FILE, val); break;
+    case O_REMOTE_NAME: push_out(c, OUT_REMOTE_NAME, NULL); break;
+    case O_REMOTE_NAME_ALL: c->remote_name_all = on; break;
+    case O_INCLUDE: c->include = on; break;
+    case O_DUMP_HEADER: c->dump_header = val; break;
+    case O_SILENT: c->silent = on; break;
+    case O_SHOW_ERROR: c->show_error = on; break;
+    case O_FAIL: c->fail = on; break;
+    case O_FAIL_WITH_BODY: c->fail_with_body = on; break;
+    case O_VERBOSE: c->verbose = on; break;
+    case O_USER_AGENT:
+        if (has_crlf(val))
+            return usage_error("option %s: CR or LF in the value", optname);
+        c->user_agent = val;
+        break;
+    case O_REFERER:
+        if (has_crlf(val))
+            return usage_error("option %s: CR or LF in the value", optname);
+        c->referer = val;
+        break;
+    case O_USER: c->user = val; break;
+    case O_MAX_TIME:
+    case O_CONNECT_TIMEOUT:
+        ms = parse_seconds(val);
+        if (ms < 0)
+            return usage_error("option %s: expected a proper numerical "
+                               "parameter", optname);
+        if (o->id == O_MAX_TIME)
+            c->max_time_ms = ms;
+        else
+            c->connect_timeout_ms = ms;
+        break;
+    case O_RESOLVE: sv_push(&c->resolves, val); break;
+    case O_IPV4: c->ip_family = 4; break;
+    case O_IPV6: c->ip_family = 6; break;
+    case O_COMPRESSED: c->compressed = on; break;
+    case O_WRITE_OUT:
+        if (val[0] == '@') {
+            sbuf b = {0};
+            int e = cli_read_file(val + 1, &b);
+            if (e) {
+                sb_free(&b);
+                return usage_error("option %s: cannot read '%s': %s",
+                                   optname, val + 1, strerror(e));
+            }
+            char *s = sb_steal(&b);
+            sv_push(&c->owned, s);
+            c->writeout = s;
+        } else {
+            c->writeout = val;
+        }
+        break;
+    case O_HELP: args_help(stdout); return -1;
+    case O_VERSION: args_version(stdout); return -1;
+    case O_PROGRESS_METER: break; /* there is no progress meter (yet) */
+    case O_URL: sv_push(&c->urls, val); break;
+    case O_BUFFER: c->no_buffer = !on; break;
+    }
+    return 0;
+}
+
+/* Finds a long option by exact name, else by unambiguous prefix. */
+static const opt *find_long(const char *name, size_t len, int *ambiguous)
+{
+    const opt *hit = NULL;
+    int hits = 0;
+    *ambiguous = 0;
+    for (size_t i = 0; i < NOPTS; i++) {
+        if (strncmp(opts[i].longname, name, len) != 0)
+            continue;
+        if (opts[i].longname[len] == '\0')
+            return &opts[i];
+        hit = &opts[i];
+        hits++;
+    }
+    if (hits > 1) {
+        *ambiguous = 1;
+        return NULL;
+    }
+    return hit;
+}
+
+static const opt *find_short(char ch)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (opts[i].shortname == ch)
+            return &opts[i];
+    return NULL;
+}
+
+static int parse_long(cfg *c, int argc, char **argv, int *ip)
+{
+    const char *word = argv[*ip] + 2;
+    const char *eq = strchr(word, '=');
+    size_t len = eq ? (size_t)(eq - word) : strlen(word);
+    char optname[128];
+    snprintf(optname, sizeof optname, "--%.*s", (int)(len > 100 ? 100 : len),
+             word);
+
+    int ambiguous;
+    int on = 1;
+    const opt *o = find_long(word, len, &ambiguous);
+    if (!o && !ambiguous && len > 3 && strncmp(word, "no-", 3) == 0) {
+        const opt *n = find_long(word + 3, len - 3, &ambiguous);
+        if (n && n->arg == 2) {
+            o = n;
+            on = 0;
+        }
+    }
+    if (ambiguous)
+        return usage_error("option %s: is ambiguous", optname);
+    if (!o)
+        return usage_error("option %s: is unknown", optname);
+
+    const char *val = NULL;
+    if (o->arg == 1) {
+        if (eq) {
+            val = eq + 1;
+        } else if (*ip + 1 < argc) {
+            val = argv[++*ip];
+        } else {
+            return usage_error("option %s: requires parameter", optname);
+        }
+    } else if (eq) {
+        return usage_error("option %s: does not take a value", optname);
+    }
+    return apply(c, o, on, val, optname);
+}
+
+static int parse_short(cfg *c, int argc, char **argv, int *ip)
+{
+    const char *p = argv[*ip] + 1;
+    for (; *p; p++) {
+        char optname[4] = {'-', *p, '\0', '\0'};
+        const opt *o = find_short(*p);
+        if (!o)
+            return usage_error("option %s: is unknown", optname);
+        const char *val = NULL;
+        if (o->arg == 1) {
+            if (p[1]) {
+                val = p + 1;
+            } else if (*ip + 1 < argc) {
+                val = argv[++*ip];
+            } else {
+                return usage_error("option %s: requires parameter", optname);
+            }
+        }
+        int on = o->id == O_BUFFER ? 0 : 1;
+        int r = apply(c, o, on, val, optname);
+        if (r)
+            return r;
+        if (val)
+            break; /* the value used the rest of the bundle */
+    }
+    return 0;
+}
+
+int args_parse(cfg *c, int argc, char **argv)
+{
+    memset(c, 0, sizeof *c);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int r;
+        if (a[0] == '-' && a[1] == '-' && a[2])
+            r = parse_long(c, argc, argv, &i);
+        else if (a[0] == '-' && a[1])
+            r = parse_short(c, argc, argv, &i);
+        else {
+            sv_push(&c->urls, a);
+            r = 0;
+        }
+        if (r)
+            return r;
+    }
+    if (c->fail && c->fail_with_body) {
+        cli_usage("(2) you must select either --fail or --fail-with-body, "
+                  "not both");
+        return HF_E_BAD_ARG;
+    }
+    if (c->urls.n == 0) {
+        cli_usage("(2) no URL specified");
+        cli_usage("try '" HFLOW_NAME " --help' for more information");
+        return HF_E_BAD_ARG;
+    }
+    return 0;
+}
+
+void args_free(cfg *c)
+{
+    sv_free(&c->headers);
+    sv_free(&c->urls);
+    sv_free(&c->resolves);
+    for (size_t i = 0; i < c->owned.n; i++)
+        free((void *)c->owned.v[i]);
+    sv_free(&c->owned);
+    free(c->data);
+    free(c->forms);
+    free(c->outs);
+    memset(c, 0, sizeof *c);
+}
+
+static const char help_text[] =
+"Usage: " HFLOW_NAME " [options...] URL...\n"
+"Fetch each URL in turn over one client (kept-alive connections are reused)\n"
+"and show the flow of every request.  Flags are curl's.\n"
+"\n"
+"Request:\n"
+" -X, --request METHOD      Method to use (default GET; POST with data)\n"
+" -H, --header LINE         Extra header 'Name: value'; 'Name:' removes one,\n"
+"                           'Name;' sends it empty; @FILE reads one per line\n"
+" -A, --user-agent STRING   User-Agent to send (\"\" sends none)\n"
+" -e, --referer URL         Referer to send\n"
+" -u, --user USER:PASSWORD  Basic authentication\n"
+" -I, --head                Send HEAD and show the response head\n"
+" -G, --get                 Put the -d data in the URL query and use GET\n"
+"     --compressed          Ask for gzip/deflate and decode the body\n"
+"     --url URL             A URL to fetch (same as a bare argument)\n"
+"\n"
+"Request body:\n"
+" -d, --data DATA           POST DATA (@FILE reads it without CR/LF, @- stdin)\n"
+"     --data-ascii DATA     Same as -d\n"
+"     --data-binary DATA    POST DATA as-is (@FILE, @- streams stdin)\n"
+"     --data-raw DATA       Like -d, without the @FILE meaning\n"
+"     --data-urlencode DATA Percent-encode: content, =content, name=content,\n"
+"                           @file, name@file\n"
+"     --json DATA           POST JSON (sets Content-Type and Accept)\n"
+" -F, --form NAME=CONTENT   multipart/form-data part: value, @FILE (upload),\n"
+"                           <FILE (value from file); ;type= ;filename=\n"
+"     --form-string N=V     multipart part with a literal value\n"
+"\n"
+"Output:\n"
+" -o, --output FILE         Write the body to FILE (the Nth -o is the Nth URL's)\n"
+" -O, --remote-name         Write the body to a file named like the URL's\n"
+"     --remote-name-all     Use -O for every URL\n"
+" -i, --include             Show the response head before the body\n"
+" -D, --dump-header FILE    Write the response heads to FILE (- is stdout)\n"
+" -w, --write-out FORMAT    Print FORMAT after each transfer (@FILE reads it)\n"
+" -N, --no-buffer           Flush the output after every piece of body\n"
+"\n"
+"Connection:\n"
+" -m, --max-time SECONDS    Limit each whole transfer (fractions allowed)\n"
+"     --connect-timeout S   Limit name resolution and connect\n"
+"     --resolve H:P:ADDR    Use ADDR for host H port P (repeatable)\n"
+" -4, --ipv4                Use IPv4 addresses only\n"
+" -6, --ipv6                Use IPv6 addresses only\n"
+"\n"
+"Errors and reporting:\n"
+" -f, --fail                No body on HTTP errors (>= 400); exit 22\n"
+"     --fail-with-body      Output the body on HTTP errors; exit 22\n"
+" -s, --silent              No error messages\n"
+" -S, --show-error          Show error messages even with -s\n"
+" -v, --verbose             Show the flow on stderr: '*' steps, '>' sent head,\n"
+"                           '<' received head, each with its time in ms\n"
+"     --no-progress-meter   Accepted; there is no progress meter\n"
+"\n"
+"Information:\n"
+" -h, --help                This help\n"
+" -V, --version             Version and features\n"
+"\n"
+"Boolean long options can be negated: --no-include, --no-fail, ...\n"
+"See hflow(1) for the -w variables and the exit codes.\n";
+
+void args_help(FILE *f)
+{
+    fputs(help_text, f);
+}
+
+void args_version(FILE *f)
+{
+    fprintf(f, HFLOW_NAME " " HFLOW_CLI_VERSION " (libhflow " HF_VERSION ")\n"
+               "Protocols: http\n"
+               "Features: IPv6 libz Debug-flow\n");
+}

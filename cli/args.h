@@ -1,0 +1,67 @@
+/* args.h -- hflow's command line: the option table, the parsed
+ * configuration and the help and version texts.  The flag names, meanings
+ * and exit codes follow curl's. */
+#ifndef HFLOW_ARGS_H
+#define HFLOW_ARGS_H
+
+#include "cli.h"
+
+/* Where one URL's body goes: -o FILE ("-" is stdout) or -O. */
+enum { OUT_FILE = 0, OUT_REMOTE_NAME };
+typedef struct outspec {
+    int kind;
+    const char *path; /* OUT_FILE */
+} outspec;
+
+/* The data options, in the order given. */
+enum {
+    DATA_ASCII = 0, /* -d, --data-ascii: @file strips CR and LF */
+    DATA_BINARY,    /* --data-binary: @file as-is */
+    DATA_RAW,       /* --data-raw: no @ */
+    DATA_URLENCODE, /* --data-urlencode */
+    DATA_JSON       /* --json: as --data-binary, no '&' separator */
+};
+typedef struct datapiece {
+    int kind;
+    const char *arg;
+} datapiece;
+
+/* -F (may read files) or --form-string (literal value). */
+typedef struct formarg {
+    int literal;
+    const char *arg;
+} formarg;
+
+typedef struct cfg {
+    const char *method;      /* -X, or NULL */
+    strvec headers;          /* -H lines (already expanded from @file) */
+    datapiece *data;         /* -d and friends */
+    size_t ndata, capdata;
+    formarg *forms;          /* -F / --form-string */
+    size_t nforms, capforms;
+    strvec urls;
+    outspec *outs;           /* -o / -O in order: the Nth is the Nth URL's */
+    size_t nouts, capouts;
+    strvec resolves;         /* --resolve */
+    const char *dump_header; /* -D */
+    const char *user_agent;  /* -A ("" removes the header) */
+    const char *referer;     /* -e */
+    const char *user;        /* -u */
+    const char *writeout;    /* -w (already read from @file) */
+    long max_time_ms;        /* -m, 0 = none */
+    long connect_timeout_ms; /* --connect-timeout, 0 = default */
+    int ip_family;           /* -4 / -6 */
+    int get, head, include, silent, show_error, fail, fail_with_body;
+    int verbose, compressed, remote_name_all, no_buffer;
+    /* Storage owned by the configuration (files read for -H @, -w @). */
+    strvec owned;
+} cfg;
+
+/* Parses argv into c.  Returns 0 to go on, -1 when help or version was
+ * printed (exit 0), or an exit code (2) after printing the message. */
+int args_parse(cfg *c, int argc, char **argv);
+void args_free(cfg *c);
+void args_help(FILE *f);
+void args_version(FILE *f);
+
+#endif

@@ -1,0 +1,496 @@
+/* main.c -- hflow, the command-line tool: parse the options, build one
+ * request per URL, send them in order over one client (so a kept-alive
+ * connection is reused), write heads and bodies where they belong, and
+ * exit with curl's codes: the last failing transfer's code, 0 if none. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "body.h"
+#include "cli.h"
+#include "hflow.h"
+#include "output.h"
+#include "writeout.h"
+
+/* Everything one transfer's callbacks need. */
+typedef struct xfer {
+    const cfg *c;
+    output *out;      /* the body's destination */
+    output *dump;     /* -D, or NULL */
+    output *failed;   /* the output whose write failed, if any */
+    int http_error;   /* -f/--fail-with-body and status >= 400 */
+    int status;
+} xfer;
+
+static int on_head(void *arg, const hf_response *resp)
+{
+    xfer *x = arg;
+    const cfg *c = x->c;
+    x->status = hf_response_status(resp);
+    if (x->status >= 400 && (c->fail || c->fail_with_body))
+        x->http_error = 1;
+    if (x->http_error && c->fail)
+        return HF_HEAD_DISCARD; /* -f: nothing of the reply is shown */
+
+    size_t len = 0;
+    const char *raw = NULL;
+    if (x->dump || c->include || c->head)
+        raw = hf_response_head_raw(resp, &len);
+    if (x->dump && raw && output_write(x->dump, raw, len)) {
+        x->failed = x->dump;
+        return HF_HEAD_ABORT;
+    }
+    if ((c->include || c->head) && raw && output_write(x->out, raw, len)) {
+        x->failed = x->out;
+        return HF_HEAD_ABORT;
+    }
+    /* -I shows the head only, whatever the method was */
+    return c->head ? HF_HEAD_DISCARD : HF_HEAD_CONTINUE;
+}
+
+static int on_body(void *arg, const void *data, size_t len)
+{
+    xfer *x = arg;
+    if (output_body(x->out, data, len)) {
+        x->failed = x->out;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- request building ------------------------------------------------- */
+
+static char *base64(const char *s, size_t n)
+{
+    static const char tbl[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = xmalloc((n + 2) / 3 * 4 + 1);
+    char *w = out;
+    const unsigned char *p = (const unsigned char *)s;
+    for (; n >= 3; n -= 3, p += 3) {
+        *w++ = tbl[p[0] >> 2];
+        *w++ = tbl[((p[0] & 3) << 4) | (p[1] >> 4)];
+        *w++ = tbl[((p[1] & 15) << 2) | (p[2] >> 6)];
+        *w++ = tbl[p[2] & 63];
+    }
+    if (n) {
+        *w++ = tbl[p[0] >> 2];
+        if (n == 1) {
+            *w++ = tbl[(p[0] & 3) << 4];
+            *w++ = '=';
+        } else {
+            *w++ = tbl[((p[0] & 3) << 4) | (p[1] >> 4)];
+            *w++ = tbl[(p[1] & 15) << 2];
+        }
+        *w++ = '=';
+    }
+    *w = '\0';
+    return out;
+}
+
+/* Whether a -H line names this header ("Name: v", "Name:", "Name;"). */
+static int line_is(const char *line, const char *name)
+{
+    size_t n = strlen(name);
+    return cli_ncaseeq(line, name, n) && (line[n] == ':' || line[n] == ';');
+}
+
+static int user_has(const cfg *c, const char *name)
+{
+    for (size_t i = 0; i < c->headers.n; i++)
+        if (line_is(c->headers.v[i], name))
+            return 1;
+    return 0;
+}
+
+/* The request headers the options ask for; a -H of the same name wins. */
+static hf_err set_headers(const cfg *c, const body *b, hf_request *r,
+                          const char **bad)
+{
+    hf_err e = HF_OK;
+    if (c->user_agent && !user_has(c, "User-Agent")) {
+        *bad = c->user_agent;
+        e = hf_request_header(r, "User-Agent",
+                              c->user_agent[0] ? c->user_agent : NULL);
+        if (e)
+            return e;
+    }
+    if (c->referer && c->referer[0] && !user_has(c, "Referer")) {
+        /* curl's ";auto" suffix (for redirects) is not sent */
+        const char *semi = strstr(c->referer, ";auto");
+        size_t n = semi && semi[5] == '\0' ? (size_t)(semi - c->referer)
+                                           : strlen(c->referer);
+        if (n) {
+            char *v = xstrndup(c->referer, n);
+            *bad = c->referer;
+            e = hf_request_header(r, "Referer", v);
+            free(v);
+            if (e)
+                return e;
+        }
+    }
+    if (c->user && !user_has(c, "Authorization")) {
+        /* without ':' curl would prompt; hflow uses an empty password */
+        sbuf cred = {0};
+        sb_adds(&cred, c->user);
+        if (!strchr(c->user, ':'))
+            sb_addc(&cred, ':');
+        char *b64 = base64(cred.p, cred.len);
+        sbuf v = {0};
+        sb_printf(&v, "Basic %s", b64);
+        free(b64);
+        sb_free(&cred);
+        *bad = "--user";
+        e = hf_request_header(r, "Authorization", v.p);
+        sb_free(&v);
+        if (e)
+            return e;
+    }
+    if (b->content_type && !user_has(c, "Content-Type")) {
+        *bad = b->content_type;
+        e = hf_request_header(r, "Content-Type", b->content_type);
+        if (e)
+            return e;
+    }
+    if (b->json && !user_has(c, "Accept")) {
+        *bad = "Accept";
+        e = hf_request_header(r, "Accept", "application/json");
+        if (e)
+            return e;
+    }
+    const char *bparam = b->has_form && b->content_type
+                             ? strstr(b->content_type, "; boundary=")
+                             : NULL;
+    for (size_t i = 0; i < c->headers.n; i++) {
+        const char *line = c->headers.v[i];
+        *bad = line;
+        if (bparam && line_is(line, "Content-Type") && line[12] == ':') {
+            /* -F with a user multipart type: add our boundary, as curl */
+            const char *v = line + 13;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            if (cli_ncaseeq(v, "multipart/", 10) &&
+                !strstr(v, "boundary=")) {
+                sbuf nv = {0};
+                sb_printf(&nv, "%s%s", v, bparam);
+                e = hf_request_header(r, "Content-Type", nv.p);
+                sb_free(&nv);
+                if (e)
+                    return e;
+                continue;
+            }
+        }
+        e = hf_request_header_line(r, line);
+        if (e)
+            return e;
+    }
+    return HF_OK;
+}
+
+/* ---- -O ---------------------------------------------------------------- */
+
+/* The last segment of the URL's path, or NULL (with why) when it cannot
+ * be a file name. */
+static char *remote_name(const char *url, const char **why)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    size_t auth = strcspn(p, "/?#");
+    p += auth;
+    size_t plen = *p == '/' ? strcspn(p, "?#") : 0;
+    const char *last = p;
+    for (size_t i = 0; i < plen; i++)
+        if (p[i] == '/')
+            last = p + i + 1;
+    size_t n = plen ? (size_t)(p + plen - last) : 0;
+    if (n == 0) {
+        *why = "Remote file name has no length";
+        return NULL;
+    }
+    if ((n == 1 && last[0] == '.') || (n == 2 && last[0] == '.' &&
+                                       last[1] == '.')) {
+        *why = "Remote file name is not usable";
+        return NULL;
+    }
+    return xstrndup(last, n);
+}
+
+/* ---- the flow ---------------------------------------------------------- */
+
+typedef struct run {
+    cfg *c;
+    hf_client *client;
+    body body;
+    sbuf query;
+    const char *method;
+    output dump;
+    int have_dump;
+    int exitcode;  /* the last failing transfer's code */
+    int fatal;     /* stop before the next URL */
+} run;
+
+static const char *method_for(const cfg *c, const body *b)
+{
+    if (c->method)
+        return c->method;
+    if (c->head)
+        return "HEAD";
+    if (b->has_form || (b->has_data && !c->get))
+        return "POST";
+    return "GET";
+}
+
+/* Checks curl's "one request method" rule.  Returns 0 or 2. */
+static int method_conflict(const cfg *c)
+{
+    const char *a = NULL, *b = NULL;
+    if (c->ndata && c->nforms) {
+        a = "POST (-d, --data)";
+        b = "multipart formpost (-F, --form)";
+    } else if (c->head && c->ndata && !c->get) {
+        a = "POST (-d, --data)";
+        b = "HEAD (-I, --head)";
+    } else if (c->head && c->nforms) {
+        a = "multipart formpost (-F, --form)";
+        b = "HEAD (-I, --head)";
+    } else if (c->get && c->nforms) {
+        a = "GET (-G, --get)";
+        b = "multipart formpost (-F, --form)";
+    }
+    if (!a)
+        return 0;
+    cli_usage("(2) you can only select one HTTP request method! You asked "
+              "for both %s and %s.", a, b);
+    return HF_E_BAD_ARG;
+}
+
+static void report_write_failure(const output *o)
+{
+    if (o->binary_refused) {
+        if (!cli_quiet) {
+            fflush(stdout);
+            fputs(HFLOW_NAME ": binary output can mess up your terminal; "
+                  "use -o FILE or --output -\n", stderr);
+        }
+    } else if (o->open_failed) {
+        cli_error(HF_E_WRITE, "Failed to open the file %s: %s", o->path,
+                  strerror(o->err));
+    } else {
+        cli_error(HF_E_WRITE, "Failure writing output to destination%s%s",
+                  o->err ? ": " : "", o->err ? strerror(o->err) : "");
+    }
+}
+
+static void transfer(run *st, size_t idx)
+{
+    const cfg *c = st->c;
+    const char *url = c->urls.v[idx];
+    char *fname = NULL;
+    int code = 0;
+    sbuf emsg = {0};
+
+    /* where the body goes: the Nth -o/-O is the Nth URL's */
+    const outspec *os = idx < c->nouts ? &c->outs[idx] : NULL;
+    outspec all = {OUT_REMOTE_NAME, NULL};
+    if (!os && c->remote_name_all)
+        os = &all;
+    const char *path = NULL;
+    if (os && os->kind == OUT_FILE) {
+        path = os->path;
+    } else if (os) {
+        const char *why = NULL;
+        fname = remote_name(url, &why);
+        if (!fname) {
+            cli_error(HF_E_WRITE, "%s: %s", why, url);
+            st->exitcode = HF_E_WRITE;
+            return;
+        }
+        path = fname;
+    }
+    output out;
+    output_init(&out, path, c->no_buffer);
+
+    char *full = NULL;
+    if (c->get && st->query.len)
+        full = cli_add_query(url, st->query.p);
+    hf_request *r = hf_request_new(st->method, full ? full : url);
+    if (!r)
+        die_nomem();
+
+    const char *bad = NULL;
+    body_reader rd;
+    hf_err e = set_headers(c, &st->body, r, &bad);
+    if (e) {
+        cli_error(e, "cannot use header '%s': %s", bad ? bad : "",
+                  hf_strerror(e));
+        st->exitcode = e;
+        st->fatal = 1;
+        goto done_noreq;
+    }
+    e = cli_body_attach(&st->body, r, &rd);
+    if (!e && c->max_time_ms)
+        e = hf_request_set_timeout_ms(r, c->max_time_ms);
+    if (!e && c->compressed)
+        e = hf_request_set_decompress(r, 1);
+    xfer x = {c, &out, st->have_dump ? &st->dump : NULL, NULL, 0, 0};
+    if (!e)
+        e = hf_request_set_sink(r, on_body, &x);
+    if (!e)
+        e = hf_request_set_head_fn(r, on_head, &x);
+    if (!e && c->verbose)
+        e = hf_request_set_debug_fn(r, verbose_debug, NULL);
+    if (e) {
+        if (e == HF_E_NOMEM)
+            die_nomem();
+        cli_error(e, "cannot set up the request: %s", hf_strerror(e));
+        st->exitcode = e;
+        st->fatal = 1;
+        cli_body_reader_done(&rd);
+        goto done_noreq;
+    }
+
+    long before = hf_client_num_connects(st->client);
+    hf_response *resp = NULL;
+    e = hf_send(st->client, r, &resp);
+    cli_body_reader_done(&rd);
+    if (!resp)
+        die_nomem();
+    long connects = hf_client_num_connects(st->client) - before;
+
+    if (x.failed) {
+        /* our side could not write: that is the story, not the library's */
+        code = HF_E_WRITE;
+        report_write_failure(x.failed);
+        if (x.failed->binary_refused)
+            sb_adds(&emsg, "binary output refused");
+        else
+            sb_adds(&emsg, "Failure writing output to destination");
+    } else if (e) {
+        code = e;
+        const char *m = hf_response_errmsg(resp);
+        if (!m || !*m)
+            m = hf_strerror(e);
+        sb_adds(&emsg, m);
+        cli_error(code, "%s", m);
+        if (e == HF_E_NOMEM)
+            st->fatal = 1;
+    } else if (x.http_error) {
+        code = HF_E_HTTP_STATUS;
+        sb_printf(&emsg, "The requested URL returned error: %d", x.status);
+        cli_error(code, "%s", emsg.p);
+    }
+
+    /* -o FILE with an empty body still creates the file (not after -f) */
+    int create = !code;
+    if (output_finish(&out, create) && !x.failed) {
+        report_write_failure(&out);
+        code = HF_E_WRITE;
+        sb_free(&emsg);
+        sb_adds(&emsg, "Failure writing output to destination");
+    }
+    if (st->have_dump && output_flush(&st->dump) && !x.failed) {
+        report_write_failure(&st->dump);
+        code = HF_E_WRITE;
+    }
+
+    if (c->writeout) {
+        wo_info wi = {resp, url, st->method, path, code, sb_cstr(&emsg),
+                      connects};
+        writeout(c->writeout, &wi, stdout);
+        fflush(stdout);
+    }
+    if (code)
+        st->exitcode = code;
+    hf_response_free(resp);
+    hf_request_free(r);
+    free(full);
+    free(fname);
+    sb_free(&emsg);
+    return;
+
+done_noreq:
+    output_finish(&out, 0);
+    hf_request_free(r);
+    free(full);
+    free(fname);
+    sb_free(&emsg);
+}
+
+int main(int argc, char **argv)
+{
+    cfg c;
+    int rc = args_parse(&c, argc, argv);
+    if (rc) {
+        fflush(stdout);
+        args_free(&c);
+        return rc < 0 ? 0 : rc;
+    }
+    cli_quiet = c.silent && !c.show_error;
+    rc = method_conflict(&c);
+    if (rc) {
+        args_free(&c);
+        return rc;
+    }
+    /* a closed pipe is a write error (23), not a silent death */
+    signal(SIGPIPE, SIG_IGN);
+    output_stdout_init();
+
+    run st;
+    memset(&st, 0, sizeof st);
+    st.c = &c;
+    rc = cli_body_build(&c, c.urls.n, &st.body, &st.query);
+    if (rc) {
+        cli_body_free(&st.body);
+        sb_free(&st.query);
+        args_free(&c);
+        return rc;
+    }
+    st.method = method_for(&c, &st.body);
+
+    st.client = hf_client_new();
+    if (!st.client)
+        die_nomem();
+    hf_err e = HF_OK;
+    for (size_t i = 0; i < c.resolves.n && !e; i++) {
+        e = hf_client_resolve(st.client, c.resolves.v[i]);
+        if (e)
+            cli_error(e, "cannot use --resolve '%s': %s", c.resolves.v[i],
+                      hf_strerror(e));
+    }
+    if (!e && c.ip_family)
+        e = hf_client_set_ip_family(st.client, c.ip_family);
+    if (!e && c.connect_timeout_ms)
+        e = hf_client_set_connect_timeout_ms(st.client, c.connect_timeout_ms);
+    if (e) {
+        if (e == HF_E_NOMEM)
+            die_nomem();
+        st.exitcode = e;
+        goto out;
+    }
+    if (c.dump_header) {
+        output_init(&st.dump, c.dump_header, c.no_buffer);
+        st.have_dump = 1;
+    }
+
+    for (size_t i = 0; i < c.urls.n && !st.fatal; i++)
+        transfer(&st, i);
+
+    if (st.have_dump && output_finish(&st.dump, 0)) {
+        report_write_failure(&st.dump);
+        st.exitcode = HF_E_WRITE;
+    }
+out:
+    if (fflush(stdout) || ferror(stdout)) {
+        if (!st.exitcode) {
+            cli_error(HF_E_WRITE, "Failure writing output to destination");
+            st.exitcode = HF_E_WRITE;
+        }
+    }
+    hf_client_free(st.client);
+    cli_body_free(&st.body);
+    sb_free(&st.query);
+    args_free(&c);
+    return st.exitcode;
+}
