@@ -474,6 +474,18 @@ static int next_piece(transfer *t)
     return t->out.len > 0;
 }
 
+static void start_body_send(transfer *t)
+{
+    if (t->tm_expect) {
+        loop_timer_cancel(t->c->lp, t->tm_expect);
+        t->tm_expect = 0;
+    }
+    t->state = ST_SEND;
+    t->send_phase = SEND_BODY;
+    t->out.len = t->out_off = 0;
+    do_send(t);
+}
+
 static void on_expect_timeout(loop *l, void *arg)
 {
     (void)l;
@@ -482,10 +494,7 @@ static void on_expect_timeout(loop *l, void *arg)
     if (t->state != ST_EXPECT)
         return;
     info(t, "No 100 Continue after %d ms; sending the body", EXPECT_WAIT_MS);
-    t->state = ST_SEND;
-    t->send_phase = SEND_BODY;
-    t->out.len = t->out_off = 0;
-    do_send(t);
+    start_body_send(t);
 }
 
 static void do_send(transfer *t)
@@ -659,17 +668,6 @@ static void store_head(transfer *t, const char *raw, size_t len,
     rs->nhdrs = hr->nhdr;
 }
 
-static void start_body_send(transfer *t)
-{
-    if (t->tm_expect) {
-        loop_timer_cancel(t->c->lp, t->tm_expect);
-        t->tm_expect = 0;
-    }
-    t->state = ST_SEND;
-    t->send_phase = SEND_BODY;
-    t->out.len = t->out_off = 0;
-    do_send(t);
-}
 
 /* Parse response heads in the buffer: skip interim 1xx, then set up the
  * body of the final response. */
