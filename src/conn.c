@@ -46,29 +46,60 @@ static int still_open(conn *cn)
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-conn *pool_take(hf_client *c, const char *key)
+static void unlink_idle(hf_client *c, conn *cn)
 {
-    conn **pp = &c->idle;
-    while (*pp) {
-        conn *cn = *pp;
-        if (strcmp(cn->key, key) != 0) {
-            pp = &cn->next;
-            continue;
+    for (conn **pp = &c->idle; *pp; pp = &(*pp)->next)
+        if (*pp == cn) {
+            *pp = cn->next;
+            cn->next = NULL;
+            c->nidle--;
+            return;
         }
-        *pp = cn->next;
-        c->nidle--;
-        cn->next = NULL;
-        if (still_open(cn))
-            return cn;
-        conn_close(c, cn);
+}
+
+/* An idle connection became readable: the server closed it (or sent
+ * bytes nobody asked for).  Either way it is of no more use. */
+static void on_idle_event(loop *l, int fd, int mask, void *arg)
+{
+    (void)l;
+    (void)fd;
+    (void)mask;
+    conn *cn = arg;
+    hf_client *c = cn->client;
+    unlink_idle(c, cn);
+    conn_close(c, cn);
+}
+
+conn *pool_take(hf_client *c, const char *key, int check)
+{
+    uint64_t now = loop_now_ns();
+    for (conn *cn = c->idle; cn; cn = cn->next) {
+        if (strcmp(cn->key, key) != 0)
+            continue;
+        unlink_idle(c, cn);
+        /* The loop watches idle connections, so one that closed while the
+         * loop ran is gone already.  A peek (one system call) also covers
+         * the time the loop did not run; it is skipped for requests that
+         * may be retried safely on a fresh connection (RFC 9112 9.3.1)
+         * when the connection was idle for under a second. */
+        if ((check || now - cn->idle_since > 1000000000u) && !still_open(cn)) {
+            conn_close(c, cn);
+            return pool_take(c, key, check);
+        }
+        return cn;
     }
     return NULL;
 }
 
 void pool_put(hf_client *c, conn *cn)
 {
-    loop_unwatch(c->lp, cn->fd);
     cn->rlen = 0;
+    cn->client = c;
+    cn->idle_since = loop_now_ns();
+    if (loop_watch(c->lp, cn->fd, LOOP_READ, on_idle_event, cn) != 0) {
+        conn_close(c, cn);
+        return;
+    }
     cn->next = c->idle;
     c->idle = cn;
     if (++c->nidle > POOL_MAX_IDLE) { /* drop the oldest */

@@ -40,6 +40,8 @@ typedef struct conn {
     char *rbuf;              /* CONN_RBUF bytes */
     size_t rlen;             /* bytes held in rbuf */
     struct conn *next;       /* idle list */
+    struct hf_client *client;  /* owner, while idle */
+    uint64_t idle_since;     /* when it went back to the pool */
 } conn;
 
 struct hf_client {
@@ -119,8 +121,9 @@ void addr_format(const struct sockaddr *sa, char *out, size_t n,
 /* conn.c: connections and the pool. */
 conn *conn_new(hf_client *c, int fd, const char *key);
 void conn_close(hf_client *c, conn *cn);
-/* An idle connection for key that the server has not closed, or NULL. */
-conn *pool_take(hf_client *c, const char *key);
+/* An idle connection for key that the server has not closed, or NULL;
+ * check: always ask the kernel (for requests that cannot be retried). */
+conn *pool_take(hf_client *c, const char *key, int check);
 void pool_put(hf_client *c, conn *cn);
 void pool_clear(hf_client *c);
 #endif

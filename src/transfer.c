@@ -387,16 +387,22 @@ static void resolve_and_connect(transfer *t)
 
 /* ---- sending ------------------------------------------------------------- */
 
-static int retryable(const transfer *t)
+/* RFC 9110 9.2.2: idempotent methods, with a body that can be sent again */
+static int replayable(const hf_request *rq)
 {
     static const char *const idem[] = {"GET", "HEAD", "PUT", "DELETE",
                                        "OPTIONS", "TRACE", NULL};
-    if (!t->reused || t->retried || t->got_bytes || t->rq->reader)
+    if (rq->reader)
         return 0;
     for (int i = 0; idem[i]; i++)
-        if (strcmp(t->rq->method, idem[i]) == 0)
+        if (strcmp(rq->method, idem[i]) == 0)
             return 1;
     return 0;
+}
+
+static int retryable(const transfer *t)
+{
+    return t->reused && !t->retried && !t->got_bytes && replayable(t->rq);
 }
 
 /* A reused connection died before the response began: RFC 9112 9.3.1
@@ -980,7 +986,7 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     if (rq->timeout_ms > 0)
         t->tm_total = loop_timer(c->lp, (uint64_t)rq->timeout_ms, on_total_timeout, t);
 
-    t->cn = pool_take(c, t->key);
+    t->cn = pool_take(c, t->key, !replayable(rq));
     if (t->cn) {
         t->reused = rs->reused = 1;
         snprintf(t->peer, sizeof t->peer, "%s", t->cn->remote);
