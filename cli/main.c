@@ -62,34 +62,6 @@ static int on_body(void *arg, const void *data, size_t len)
 
 /* ---- request building ------------------------------------------------- */
 
-static char *base64(const char *s, size_t n)
-{
-    static const char tbl[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = xmalloc((n + 2) / 3 * 4 + 1);
-    char *w = out;
-    const unsigned char *p = (const unsigned char *)s;
-    for (; n >= 3; n -= 3, p += 3) {
-        *w++ = tbl[p[0] >> 2];
-        *w++ = tbl[((p[0] & 3) << 4) | (p[1] >> 4)];
-        *w++ = tbl[((p[1] & 15) << 2) | (p[2] >> 6)];
-        *w++ = tbl[p[2] & 63];
-    }
-    if (n) {
-        *w++ = tbl[p[0] >> 2];
-        if (n == 1) {
-            *w++ = tbl[(p[0] & 3) << 4];
-            *w++ = '=';
-        } else {
-            *w++ = tbl[((p[0] & 3) << 4) | (p[1] >> 4)];
-            *w++ = tbl[(p[1] & 15) << 2];
-        }
-        *w++ = '=';
-    }
-    *w = '\0';
-    return out;
-}
-
 /* Whether a -H line names this header ("Name: v", "Name:", "Name;"). */
 static int line_is(const char *line, const char *name)
 {
@@ -131,20 +103,14 @@ static hf_err set_headers(const cfg *c, const body *b, hf_request *r,
                 return e;
         }
     }
-    if (c->user && !user_has(c, "Authorization")) {
+    if (c->user) {
         /* without ':' curl would prompt; hflow uses an empty password */
-        sbuf cred = {0};
-        sb_adds(&cred, c->user);
-        if (!strchr(c->user, ':'))
-            sb_addc(&cred, ':');
-        char *b64 = base64(cred.p, cred.len);
-        sbuf v = {0};
-        sb_printf(&v, "Basic %s", b64);
-        free(b64);
-        sb_free(&cred);
+        const char *colon = strchr(c->user, ':');
+        char *name = colon ? xstrndup(c->user, (size_t)(colon - c->user))
+                           : xstrndup(c->user, strlen(c->user));
         *bad = "--user";
-        e = hf_request_header(r, "Authorization", v.p);
-        sb_free(&v);
+        e = hf_request_set_basic_auth(r, name, colon ? colon + 1 : "");
+        free(name);
         if (e)
             return e;
     }

@@ -100,6 +100,12 @@ HF_EXTERN hf_err hf_request_header(hf_request *r, const char *name,
  * empty header. */
 HF_EXTERN hf_err hf_request_header_line(hf_request *r, const char *line);
 
+/* HTTP Basic credentials (RFC 7617), copied; they take precedence over a
+ * URL's userinfo.  An Authorization header set by the caller wins over
+ * both.  password NULL means empty. */
+HF_EXTERN hf_err hf_request_set_basic_auth(hf_request *r, const char *user,
+                                           const char *password);
+
 /* A request body held in memory (copied).  Sends Content-Length. */
 HF_EXTERN hf_err hf_request_body(hf_request *r, const void *data, size_t len);
 

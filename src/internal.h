@@ -65,6 +65,7 @@ struct hf_request {
     char *url;
     req_hdr *hdrs;
     size_t nhdrs;
+    char *auth_user, *auth_pass;  /* Basic credentials, or NULL */
     char *body;              /* in-memory body, or NULL */
     size_t body_len;
     int has_body;

@@ -111,7 +111,27 @@ void hf_request_free(hf_request *r)
     free(r->method);
     free(r->url);
     free(r->body);
+    free(r->auth_user);
+    free(r->auth_pass);
     free(r);
+}
+
+hf_err hf_request_set_basic_auth(hf_request *r, const char *user,
+                                 const char *password)
+{
+    if (!r || !user)
+        return HF_E_BAD_FUNCTION_ARG;
+    char *u = strdup(user), *p = strdup(password ? password : "");
+    if (!u || !p) {
+        free(u);
+        free(p);
+        return HF_E_NOMEM;
+    }
+    free(r->auth_user);
+    free(r->auth_pass);
+    r->auth_user = u;
+    r->auth_pass = p;
+    return HF_OK;
 }
 
 /* RFC 9110 5.6.2: tchar. */

@@ -213,13 +213,18 @@ static int build_head(transfer *t)
         rc = put_default(b, rq, "Accept", "*/*");
     if (!rc && rq->decompress)
         rc = put_default(b, rq, "Accept-Encoding", "gzip, deflate");
-    if (!rc && (t->u.user || user_hdr(rq, "Authorization"))) {
-        /* RFC 7617: credentials from the URL's userinfo, decoded */
+    if (!rc && (rq->auth_user || t->u.user || user_hdr(rq, "Authorization"))) {
+        /* RFC 7617: the request's credentials, or the URL's userinfo
+         * percent-decoded */
         buf cred;
         buf_init(&cred, 64 * 1024);
-        pct_decode_into(&cred, t->u.user ? t->u.user : "");
-        buf_adds(&cred, ":");
-        pct_decode_into(&cred, t->u.password ? t->u.password : "");
+        if (rq->auth_user)
+            buf_printf(&cred, "%s:%s", rq->auth_user, rq->auth_pass);
+        else {
+            pct_decode_into(&cred, t->u.user ? t->u.user : "");
+            buf_adds(&cred, ":");
+            pct_decode_into(&cred, t->u.password ? t->u.password : "");
+        }
         buf val;
         buf_init(&val, 128 * 1024);
         buf_adds(&val, "Basic ");
