@@ -310,12 +310,15 @@ int h1_framing_of(const h1_resp *r, const h1_header *hdrs, int head_request,
          * rule 4, which would read a non-final chunked until close */
         if (ncodings == 0 || nchunked > 1 || (nchunked && !last_chunked))
             return H1_ERR_FRAMING;
+        /* 6.3 rule 3: TE with CL "ought to be handled as an error" (a
+         * smuggling or splitting attempt); hflow does so. */
+        if (have_cl)
+            return H1_ERR_FRAMING;
         if (last_chunked) {
-            /* TE overrides CL (6.3 rule 3), but such a message may be an
-             * attempt at smuggling: do not reuse the connection.  TE in an
-             * HTTP/1.0 message is faulty framing too (6.1). */
+            /* TE in an HTTP/1.0 message is faulty framing (6.1): decode
+             * it, but do not reuse the connection. */
             f->kind = H1_BODY_CHUNKED;
-            if (have_cl || r->minor == 0)
+            if (r->minor == 0)
                 f->must_close = 1;
         } else {
             f->kind = H1_BODY_CLOSE;
@@ -399,16 +402,16 @@ static int step_byte(h1_chunked *d, unsigned char c)
         if (h < 0)
             return H1_ERR_CHUNK;
         d->remaining = (uint64_t)h;
-        d->digits = h > 0;
         d->state = C_SIZE;
         return 0;
     case C_SIZE:
         if (h >= 0) {
-            /* leading zeros are free; 16 significant digits fill 64 bits */
-            if (d->digits == 16)
+            /* leading zeros are free; sizes above INT64_MAX (as for
+             * Content-Length) are refused: no real chunk is that big, and
+             * 2^64-1 is the classic overflow probe (SECURITY.md E.29) */
+            if (d->remaining > (UINT64_C(0x7fffffffffffffff) >> 4))
                 return H1_ERR_CHUNK;
             d->remaining = d->remaining << 4 | (uint64_t)h;
-            d->digits += d->remaining > 0;
             return 0;
         }
         /* fall through */

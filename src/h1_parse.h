@@ -54,13 +54,15 @@ typedef struct h1_framing {
     uint64_t length;      /* for H1_BODY_LENGTH */
     int must_close;       /* the connection cannot be reused after this
                            * response: Connection: close, HTTP/1.0 without
-                           * keep-alive, close-delimited body, or TE with CL */
+                           * keep-alive, close-delimited body, or chunked
+                           * in an HTTP/1.0 response */
 } h1_framing;
 /* Decide the framing.  head_request: the request was HEAD.  Rules: 1xx, 204,
  * 304 and HEAD have no body (must_close then only from Connection / 1.0);
- * Transfer-Encoding (all fields, one list) with chunked last -> chunked
- * (Content-Length then ignored; must_close set when CL is present or the
- * response is HTTP/1.0); chunked not last, or twice, or an empty TE ->
+ * Transfer-Encoding together with Content-Length -> H1_ERR_FRAMING (RFC
+ * 9112 6.3 rule 3 "ought to be handled as an error"); Transfer-Encoding
+ * (all fields, one list) with chunked last -> chunked (must_close set for
+ * an HTTP/1.0 response); chunked not last, or twice, or an empty TE ->
  * H1_ERR_FRAMING; TE without chunked -> close-delimited; Content-Length:
  * digits only, at most INT64_MAX, duplicates or list members must be
  * equal, else H1_ERR_FRAMING; neither -> close-delimited.  Returns 0 or
@@ -78,7 +80,6 @@ typedef struct h1_chunked {
     uint64_t remaining;   /* private: data bytes left in this chunk */
     size_t line_len;      /* private: bytes in the current size/trailer line */
     size_t trailer_len;   /* private: trailer bytes so far */
-    int digits;           /* private */
 } h1_chunked;
 /* Feed in[0..len).  On return *consumed is the number of input bytes used;
  * if *data_len > 0, *data points at body bytes inside in (no copy) and the
@@ -87,8 +88,8 @@ typedef struct h1_chunked {
  * after them), 0 when it needs more input (all input was consumed, or data
  * was returned), or H1_ERR_CHUNK / H1_ERR_TOO_LARGE.  Chunk extensions are
  * skipped (bounded by H1_MAX_LINE); sizes are hex digits only, overflow
- * checked (more than 16 significant digits is an error; leading zeros are
- * free within the line limit); trailers are bounded by H1_MAX_HEAD and
+ * checked (a size above INT64_MAX is an error; leading zeros are free
+ * within the line limit); trailers are bounded by H1_MAX_HEAD and
  * skipped.  Size and trailer lines may end in a bare LF; chunk data must be
  * followed by exactly CRLF.  Errors are sticky, and so is completion. */
 int h1_chunked_step(h1_chunked *d, const char *in, size_t len,

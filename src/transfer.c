@@ -110,6 +110,23 @@ static void fail(transfer *t, hf_err e, const char *fmt, ...)
     t->state = ST_DONE;
 }
 
+/* s for a one-line message: control and non-ASCII bytes as \xNN, cut
+ * with "..." when too long. */
+static void printable(const char *s, char *out, size_t n)
+{
+    size_t o = 0;
+    for (; *s && o + 8 < n; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20 || ch >= 0x7f)
+            o += (size_t)snprintf(out + o, n - o, "\\x%02X", ch);
+        else
+            out[o++] = (char)ch;
+    }
+    if (*s)
+        o += (size_t)snprintf(out + o, n - o, "...");
+    out[o] = 0;
+}
+
 /* strerror, lower-cased for use inside a sentence. */
 static const char *cause(int err, char *out, size_t n)
 {
@@ -964,14 +981,16 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
         rc = HF_E_NOMEM;
         snprintf(why, sizeof why, "out of memory");
     }
+    char shown[256];
+    printable(rq->url, shown, sizeof shown);
     if (rc) {
         t->state = ST_CONNECT;
-        fail(t, (hf_err)rc, "url \"%s\": %s", rq->url, *why ? why : hf_strerror((hf_err)rc));
+        fail(t, (hf_err)rc, "url \"%s\": %s", shown, *why ? why : hf_strerror((hf_err)rc));
         goto done;
     }
     if (strcmp(t->u.scheme, "http") != 0) {
         fail(t, HF_E_UNSUPPORTED_PROTOCOL, "url \"%s\": %s is not supported in "
-             "this build (TLS comes with the TLS step)", rq->url, t->u.scheme);
+             "this build (TLS comes with the TLS step)", shown, t->u.scheme);
         goto done;
     }
     if (!http_is_token(rq->method)) {

@@ -407,11 +407,13 @@ static const fcase framings[] = {
       H1_BODY_CLOSE, 0, 1 },
     { "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip;q=1 , ,chunked\r\n\r\n",
       0, 0, H1_BODY_CHUNKED, 0, 0 },
-    /* TE and CL: chunked wins, the connection is not reused */
+    /* TE and CL: an error (RFC 9112 6.3 rule 3, SECURITY.md E.30) */
     { "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n"
-      "Transfer-Encoding: chunked\r\n\r\n", 0, 0, H1_BODY_CHUNKED, 0, 1 },
+      "Transfer-Encoding: chunked\r\n\r\n", 0, H1_ERR_FRAMING, 0, 0, 0 },
     { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
-      "Content-Length: 10, 11\r\n\r\n", 0, 0, H1_BODY_CHUNKED, 0, 1 },
+      "Content-Length: 10, 11\r\n\r\n", 0, H1_ERR_FRAMING, 0, 0, 0 },
+    { "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n"
+      "Content-Length: 10\r\n\r\n", 0, H1_ERR_FRAMING, 0, 0, 0 },
     { "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n"
       "Connection: keep-alive\r\n\r\n", 0, 0, H1_BODY_CHUNKED, 0, 1 },
     /* neither: read until close */
@@ -528,9 +530,13 @@ static const ccase chunks[] = {
     { "10000000000000000\r\n", H1_ERR_CHUNK, 0, 0 },        /* 17 digits */
     { "fffffffffffffffff\r\n", H1_ERR_CHUNK, 0, 0 },
     { "00001ffffffffffffffff\r\n", H1_ERR_CHUNK, 0, 0 },
-    /* 16 digits: a valid size, but the data is never all there */
-    { "ffffffffffffffff\r\nabc", 0, "abc", 0 },
-    { "FFFFFFFFFFFFFFFF;x\r\n\r\n0\r\n\r\n", 0, "\r\n0\r\n\r\n", 0 },
+    /* above INT64_MAX: refused (SECURITY.md E.29) */
+    { "ffffffffffffffff\r\nabc", H1_ERR_CHUNK, 0, 0 },
+    { "FFFFFFFFFFFFFFFF;x\r\n\r\n0\r\n\r\n", H1_ERR_CHUNK, 0, 0 },
+    { "8000000000000000\r\nabc", H1_ERR_CHUNK, 0, 0 },
+    /* INT64_MAX: a valid size, but the data is never all there */
+    { "7fffffffffffffff\r\nabc", 0, "abc", 0 },
+    { "00007FFFFFFFFFFFFFFF;x\r\n\r\n0\r\n\r\n", 0, "\r\n0\r\n\r\n", 0 },
     /* data not followed by CRLF */
     { "5\r\nhelloX\r\n0\r\n\r\n", H1_ERR_CHUNK, 0, 0 },
     { "5\r\nhello\rX0\r\n\r\n", H1_ERR_CHUNK, 0, 0 },
