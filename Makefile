@@ -16,7 +16,7 @@ ifneq ($(SAN),)
                -fno-sanitize-recover=undefined
   LDSAN := -fsanitize=address,undefined
 endif
-LIBS     := -lz
+LIBS     := -lssl -lcrypto -lz
 
 LIB_SRC  := $(sort $(wildcard src/*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
@@ -24,9 +24,11 @@ CLI_SRC  := $(sort $(wildcard cli/*.c))
 CLI_OBJ  := $(CLI_SRC:cli/%.c=$(BUILD)/cli/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 .PHONY: all deps check check-fast demo bench fuzz install clean unit
-all: $(BUILD)/libhflow.a $(BUILD)/libhflow.so $(BUILD)/hflow $(UNIT_BIN)
+all: $(BUILD)/libhflow.a $(BUILD)/libhflow.so $(BUILD)/hflow $(UNIT_BIN) $(TOOL_BIN)
 
 deps:
 	@sh scripts/deps.sh
@@ -52,7 +54,12 @@ $(BUILD)/hflow: $(CLI_OBJ) $(BUILD)/libhflow.a
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB_OBJ) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(HF_CFLAGS) $(LDSAN) -o $@ $< $(LIB_OBJ) $(LIBS)
 
-$(BUILD)/obj $(BUILD)/cli $(BUILD)/tests:
+# Test tools (drivers of internal modules for the integration suite and
+# the benchmarks) link the objects too.
+$(BUILD)/tools/%: tests/tools/%.c $(LIB_OBJ) | $(BUILD)/tools
+	$(CC) $(CFLAGS) $(HF_CFLAGS) $(LDSAN) -o $@ $< $(LIB_OBJ) $(LIBS)
+
+$(BUILD)/obj $(BUILD)/cli $(BUILD)/tests $(BUILD)/tools:
 	mkdir -p $@
 
 unit: $(UNIT_BIN)

@@ -21,7 +21,10 @@ enum opt_id {
     O_SILENT, O_SHOW_ERROR, O_FAIL, O_FAIL_WITH_BODY, O_VERBOSE,
     O_USER_AGENT, O_REFERER, O_USER, O_MAX_TIME, O_CONNECT_TIMEOUT,
     O_RESOLVE, O_IPV4, O_IPV6, O_COMPRESSED, O_WRITE_OUT, O_HELP,
-    O_VERSION, O_PROGRESS_METER, O_URL, O_BUFFER
+    O_VERSION, O_PROGRESS_METER, O_PROGRESS_BAR, O_URL, O_BUFFER,
+    O_INSECURE, O_CACERT, O_CAPATH, O_TLSV12, O_TLSV13, O_TLS_MAX,
+    O_CIPHERS, O_TLS13_CIPHERS, O_CURVES, O_CERT, O_KEY, O_CERT_TYPE,
+    O_PINNED, O_DNS_SERVERS, O_DNS, O_HE_MS, O_RESOLV_CONF, O_HOSTS_FILE
 };
 
 /* arg: 0 a switch that takes no value and cannot be negated,
@@ -69,9 +72,28 @@ static const opt opts[] = {
     {'h', "help", 0, O_HELP},
     {'V', "version", 0, O_VERSION},
     {0, "progress-meter", 2, O_PROGRESS_METER},
+    {'#', "progress-bar", 2, O_PROGRESS_BAR},
     {0, "url", 1, O_URL},
     /* -N is --no-buffer: the short name turns the boolean off. */
     {'N', "buffer", 2, O_BUFFER},
+    {'k', "insecure", 2, O_INSECURE},
+    {0, "cacert", 1, O_CACERT},
+    {0, "capath", 1, O_CAPATH},
+    {0, "tlsv1.2", 0, O_TLSV12},
+    {0, "tlsv1.3", 0, O_TLSV13},
+    {0, "tls-max", 1, O_TLS_MAX},
+    {0, "ciphers", 1, O_CIPHERS},
+    {0, "tls13-ciphers", 1, O_TLS13_CIPHERS},
+    {0, "curves", 1, O_CURVES},
+    {'E', "cert", 1, O_CERT},
+    {0, "key", 1, O_KEY},
+    {0, "cert-type", 1, O_CERT_TYPE},
+    {0, "pinnedpubkey", 1, O_PINNED},
+    {0, "dns-servers", 1, O_DNS_SERVERS},
+    {0, "dns", 1, O_DNS},
+    {0, "happy-eyeballs-timeout-ms", 1, O_HE_MS},
+    {0, "resolv-conf", 1, O_RESOLV_CONF},
+    {0, "hosts-file", 1, O_HOSTS_FILE},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -254,9 +276,56 @@ static int apply(cfg *c, const opt *o, int on, const char *val,
         break;
     case O_HELP: args_help(stdout); return -1;
     case O_VERSION: args_version(stdout); return -1;
-    case O_PROGRESS_METER: break; /* there is no progress meter (yet) */
+    case O_PROGRESS_METER: c->no_progress = !on; break;
+    case O_PROGRESS_BAR: c->progress_bar = on; break;
     case O_URL: sv_push(&c->urls, val); break;
     case O_BUFFER: c->no_buffer = !on; break;
+    case O_INSECURE: c->insecure = on; break;
+    case O_CACERT: c->cacert = val; break;
+    case O_CAPATH: c->capath = val; break;
+    case O_TLSV12: c->tls_min = 12; break;
+    case O_TLSV13: c->tls_min = 13; break;
+    case O_TLS_MAX:
+        if (strcmp(val, "1.2") == 0)
+            c->tls_max = 12;
+        else if (strcmp(val, "1.3") == 0 || strcmp(val, "default") == 0)
+            c->tls_max = strcmp(val, "1.3") == 0 ? 13 : 0;
+        else
+            return usage_error("option %s: expected 1.2, 1.3 or default",
+                               optname);
+        break;
+    case O_CIPHERS: c->ciphers = val; break;
+    case O_TLS13_CIPHERS: c->tls13_ciphers = val; break;
+    case O_CURVES: c->curves = val; break;
+    case O_CERT: c->cert = val; break;
+    case O_KEY: c->key = val; break;
+    case O_CERT_TYPE:
+        if (strcmp(val, "PEM") != 0 && strcmp(val, "pem") != 0)
+            return usage_error("option %s: only PEM is supported", optname);
+        break;
+    case O_PINNED: c->pinned = val; break;
+    case O_DNS_SERVERS: c->dns_servers = val; break;
+    case O_DNS:
+        if (strcmp(val, "system") == 0)
+            c->dns_system = 1;
+        else if (strcmp(val, "stub") == 0)
+            c->dns_system = 0;
+        else
+            return usage_error("option %s: expected 'system' or 'stub'", optname);
+        break;
+    case O_HE_MS: {
+        char *end;
+        errno = 0;
+        long v = strtol(val, &end, 10);
+        if (end == val || *end || errno || v < 0 || v > 60000)
+            return usage_error("option %s: expected milliseconds (0-60000)",
+                               optname);
+        c->he_ms = v;
+        c->he_set = 1;
+        break;
+    }
+    case O_RESOLV_CONF: c->resolv_conf = val; break;
+    case O_HOSTS_FILE: c->hosts_file = val; break;
     }
     return 0;
 }
@@ -453,13 +522,18 @@ static const char help_text[] =
 " -S, --show-error          Show error messages even with -s\n"
 " -v, --verbose             Show the flow on stderr: '*' steps, '>' sent head,\n"
 "                           '<' received head, each with its time in ms\n"
-"     --no-progress-meter   Accepted; there is no progress meter\n"
+"     --no-progress-meter   Do not show the progress meter (which is shown\n"
+"                           on a terminal's stderr for transfers that take\n"
+"                           over a second; never with -s or -v)\n"
+" -#, --progress-bar        A simpler meter: a bar of '#' and the percentage\n"
 "\n"
 "Information:\n"
 " -h, --help                This help\n"
 " -V, --version             Version and features\n"
 "\n"
 "Boolean long options can be negated: --no-include, --no-fail, ...\n"
+"Colour (-v, errors) is used on a terminal unless NO_COLOR is set and not\n"
+"empty, or TERM is dumb.\n"
 "See hflow(1) for the -w variables and the exit codes.\n";
 
 void args_help(FILE *f)

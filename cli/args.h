@@ -53,6 +53,19 @@ typedef struct cfg {
     int ip_family;           /* -4 / -6 */
     int get, head, include, silent, show_error, fail, fail_with_body;
     int verbose, compressed, remote_name_all, no_buffer;
+    int no_progress;         /* --no-progress-meter */
+    int progress_bar;        /* -#, --progress-bar */
+    /* TLS */
+    int insecure;            /* -k */
+    const char *cacert, *capath, *ciphers, *tls13_ciphers, *curves;
+    const char *cert, *key, *pinned;
+    int tls_min, tls_max;    /* 0, 12, 13 */
+    /* DNS */
+    const char *dns_servers; /* --dns-servers */
+    int dns_system;          /* --dns system */
+    long he_ms;              /* --happy-eyeballs-timeout-ms */
+    int he_set;
+    const char *resolv_conf, *hosts_file;
     /* Storage owned by the configuration (files read for -H @, -w @). */
     strvec owned;
 } cfg;

@@ -64,6 +64,15 @@ void cli_error(int code, const char *fmt, ...) HFLOW_PRINTF(2, 3);
 void cli_warn(const char *fmt, ...) HFLOW_PRINTF(1, 2);
 void cli_usage(const char *fmt, ...) HFLOW_PRINTF(1, 2);
 
+/* Whether stderr gets colour: it is a terminal, NO_COLOR is unset or
+ * empty (https://no-color.org) and TERM is not "dumb".  Decided once. */
+int cli_color(void);
+#define CLR_RESET "\033[0m"
+#define CLR_BOLD "\033[1m"
+#define CLR_DIM "\033[2m"
+#define CLR_ERROR "\033[1;31m" /* the "hflow: (N) ..." lines */
+#define CLR_WARN "\033[33m"
+
 /* Case-insensitive ASCII comparison of n bytes / whole strings. */
 int cli_ncaseeq(const char *a, const char *b, size_t n);
 

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "hflow.h"
 #include "output.h"
+#include "progress.h"
 #include "writeout.h"
 
 /* Everything one transfer's callbacks need. */
@@ -20,6 +21,7 @@ typedef struct xfer {
     output *out;      /* the body's destination */
     output *dump;     /* -D, or NULL */
     output *failed;   /* the output whose write failed, if any */
+    progress *meter;  /* the progress meter, or NULL */
     int http_error;   /* -f/--fail-with-body and status >= 400 */
     int status;
 } xfer;
@@ -33,6 +35,10 @@ static int on_head(void *arg, const hf_response *resp)
         x->http_error = 1;
     if (x->http_error && c->fail)
         return HF_HEAD_DISCARD; /* -f: nothing of the reply is shown */
+    if (x->meter)
+        progress_head(x->meter, resp,
+                      c->head || (c->method && !strcmp(c->method, "HEAD")),
+                      c->compressed);
 
     size_t len = 0;
     const char *raw = NULL;
@@ -57,6 +63,8 @@ static int on_body(void *arg, const void *data, size_t len)
         x->failed = x->out;
         return 1;
     }
+    if (x->meter)
+        progress_add(x->meter, len);
     return 0;
 }
 
@@ -155,6 +163,33 @@ static hf_err set_headers(const cfg *c, const body *b, hf_request *r,
     return HF_OK;
 }
 
+/* TLS options onto the request; --cert FILE:PASSWORD as curl. */
+static hf_err set_tls(const cfg *c, hf_request *r)
+{
+    hf_err e = hf_request_set_insecure(r, c->insecure);
+    if (!e && (c->cacert || c->capath))
+        e = hf_request_set_ca(r, c->cacert, c->capath);
+    if (!e && (c->tls_min || c->tls_max))
+        e = hf_request_set_tls_versions(r, c->tls_min, c->tls_max);
+    if (!e && (c->ciphers || c->tls13_ciphers || c->curves))
+        e = hf_request_set_ciphers(r, c->ciphers, c->tls13_ciphers, c->curves);
+    if (!e && c->pinned)
+        e = hf_request_set_pinned_pubkey(r, c->pinned);
+    if (!e && (c->cert || c->key)) {
+        char *cert = NULL;
+        const char *pass = NULL;
+        if (c->cert) {
+            const char *colon = strchr(c->cert, ':');
+            cert = xstrndup(c->cert, colon ? (size_t)(colon - c->cert)
+                                           : strlen(c->cert));
+            pass = colon ? colon + 1 : NULL;
+        }
+        e = hf_request_set_client_cert(r, cert, c->key, pass);
+        free(cert);
+    }
+    return e;
+}
+
 /* ---- -O ---------------------------------------------------------------- */
 
 /* The last segment of the URL's path, or NULL (with why) when it cannot
@@ -195,6 +230,8 @@ typedef struct run {
     int have_dump;
     int exitcode;  /* the last failing transfer's code */
     int fatal;     /* stop before the next URL */
+    int meter;     /* the progress meter may be shown (stderr a terminal) */
+    progress pm;
 } run;
 
 static const char *method_for(const cfg *c, const body *b)
@@ -300,7 +337,12 @@ static void transfer(run *st, size_t idx)
         e = hf_request_set_timeout_ms(r, c->max_time_ms);
     if (!e && c->compressed)
         e = hf_request_set_decompress(r, 1);
-    xfer x = {c, &out, st->have_dump ? &st->dump : NULL, NULL, 0, 0};
+    if (!e)
+        e = set_tls(c, r);
+    xfer x = {c, &out, st->have_dump ? &st->dump : NULL, NULL, NULL, 0, 0};
+    /* no meter when the body itself goes to the terminal */
+    if (st->meter && !output_to_terminal(&out))
+        x.meter = &st->pm;
     if (!e)
         e = hf_request_set_sink(r, on_body, &x);
     if (!e)
@@ -319,7 +361,11 @@ static void transfer(run *st, size_t idx)
 
     long before = hf_client_num_connects(st->client);
     hf_response *resp = NULL;
+    if (x.meter)
+        progress_begin(x.meter, c->progress_bar ? PROG_BAR : PROG_METER);
     e = hf_send(st->client, r, &resp);
+    if (x.meter)
+        progress_end(x.meter); /* before any message about the transfer */
     cli_body_reader_done(&rd);
     if (!resp)
         die_nomem();
@@ -384,14 +430,48 @@ done_noreq:
     sb_free(&emsg);
 }
 
-int main(int argc, char **argv)
+/* Apply a group's client-wide options (--resolve, -4/-6, DNS, ...). */
+static hf_err configure_client(const cfg *c, hf_client *client)
+{
+    hf_err e = HF_OK;
+    for (size_t i = 0; i < c->resolves.n && !e; i++) {
+        e = hf_client_resolve(client, c->resolves.v[i]);
+        if (e)
+            cli_error(e, "cannot use --resolve '%s': %s", c->resolves.v[i],
+                      hf_strerror(e));
+    }
+    if (!e)
+        e = hf_client_set_ip_family(client, c->ip_family);
+    if (!e)
+        e = hf_client_set_connect_timeout_ms(client, c->connect_timeout_ms);
+    if (!e && c->he_set)
+        e = hf_client_set_happy_eyeballs_ms(client, c->he_ms);
+    if (!e)
+        e = hf_client_set_dns_system(client, c->dns_system);
+    if (!e && (c->resolv_conf || c->hosts_file))
+        e = hf_client_set_dns_files(client, c->resolv_conf, c->hosts_file);
+    if (!e && c->dns_servers) {
+        e = hf_client_set_dns_servers(client, c->dns_servers);
+        if (e == HF_E_BAD_ARG)
+            cli_error(e, "cannot use --dns-servers '%s': expected "
+                      "ADDR[:PORT][,ADDR[:PORT]...]", c->dns_servers);
+    }
+    if (e == HF_E_NOMEM)
+        die_nomem();
+    return e;
+}
+
+/* One group of options and URLs (curl's -:, --next separates them); the
+ * client, and so its pooled connections, is shared by all groups.
+ * Returns 0 to go on, else an exit code that ends the command. */
+static int run_group(hf_client *client, int argc, char **argv, int *exitcode)
 {
     cfg c;
     int rc = args_parse(&c, argc, argv);
     if (rc) {
         fflush(stdout);
         args_free(&c);
-        return rc < 0 ? 0 : rc;
+        return rc < 0 ? -1 : rc;
     }
     cli_quiet = c.silent && !c.show_error;
     rc = method_conflict(&c);
@@ -399,64 +479,75 @@ int main(int argc, char **argv)
         args_free(&c);
         return rc;
     }
-    /* a closed pipe is a write error (23), not a silent death */
-    signal(SIGPIPE, SIG_IGN);
-    output_stdout_init();
-
     run st;
     memset(&st, 0, sizeof st);
     st.c = &c;
+    st.client = client;
+    st.meter = !c.silent && !c.verbose && !c.no_progress && progress_tty();
     rc = cli_body_build(&c, c.urls.n, &st.body, &st.query);
-    if (rc) {
-        cli_body_free(&st.body);
-        sb_free(&st.query);
-        args_free(&c);
-        return rc;
-    }
+    if (rc)
+        goto out;
     st.method = method_for(&c, &st.body);
-
-    st.client = hf_client_new();
-    if (!st.client)
-        die_nomem();
-    hf_err e = HF_OK;
-    for (size_t i = 0; i < c.resolves.n && !e; i++) {
-        e = hf_client_resolve(st.client, c.resolves.v[i]);
-        if (e)
-            cli_error(e, "cannot use --resolve '%s': %s", c.resolves.v[i],
-                      hf_strerror(e));
-    }
-    if (!e && c.ip_family)
-        e = hf_client_set_ip_family(st.client, c.ip_family);
-    if (!e && c.connect_timeout_ms)
-        e = hf_client_set_connect_timeout_ms(st.client, c.connect_timeout_ms);
+    hf_err e = configure_client(&c, client);
     if (e) {
-        if (e == HF_E_NOMEM)
-            die_nomem();
-        st.exitcode = e;
+        rc = e;
         goto out;
     }
     if (c.dump_header) {
         output_init(&st.dump, c.dump_header, c.no_buffer);
         st.have_dump = 1;
     }
-
     for (size_t i = 0; i < c.urls.n && !st.fatal; i++)
         transfer(&st, i);
-
     if (st.have_dump && output_finish(&st.dump, 0)) {
         report_write_failure(&st.dump);
         st.exitcode = HF_E_WRITE;
     }
+    if (st.exitcode)
+        *exitcode = st.exitcode;
+    rc = st.fatal ? st.exitcode : 0;
 out:
-    if (fflush(stdout) || ferror(stdout)) {
-        if (!st.exitcode) {
-            cli_error(HF_E_WRITE, "Failure writing output to destination");
-            st.exitcode = HF_E_WRITE;
-        }
-    }
-    hf_client_free(st.client);
     cli_body_free(&st.body);
     sb_free(&st.query);
     args_free(&c);
-    return st.exitcode;
+    return rc;
+}
+
+static int is_next(const char *a)
+{
+    return strcmp(a, "--next") == 0 || strcmp(a, "-:") == 0;
+}
+
+int main(int argc, char **argv)
+{
+    /* a closed pipe is a write error (23), not a silent death */
+    signal(SIGPIPE, SIG_IGN);
+    output_stdout_init();
+    hf_client *client = hf_client_new();
+    if (!client)
+        die_nomem();
+    int exitcode = 0, start = 1;
+    for (int i = 1; i <= argc; i++) {
+        if (i < argc && !is_next(argv[i]))
+            continue;
+        /* argv[start..i) is one group; its argv[0] is ours */
+        char *saved = argv[start - 1];
+        argv[start - 1] = argv[0];
+        int rc = run_group(client, i - start + 1, argv + start - 1, &exitcode);
+        argv[start - 1] = saved;
+        if (rc) {
+            if (rc > 0)
+                exitcode = rc;
+            break;
+        }
+        start = i + 1;
+    }
+    if (fflush(stdout) || ferror(stdout)) {
+        if (!exitcode) {
+            cli_error(HF_E_WRITE, "Failure writing output to destination");
+            exitcode = HF_E_WRITE;
+        }
+    }
+    hf_client_free(client);
+    return exitcode;
 }

@@ -47,6 +47,11 @@ int output_is_stdout(const output *o)
     return o->path == NULL;
 }
 
+int output_to_terminal(const output *o)
+{
+    return o->path == NULL && stdout_tty > 0;
+}
+
 static int open_file(output *o)
 {
     o->fp = fopen(o->path, "wb");
@@ -129,24 +134,85 @@ int output_finish(output *o, int create)
     return rc;
 }
 
+/* Colour of a status code: 2xx green, 3xx yellow, 4xx and 5xx red. */
+static const char *status_color(const char *code, size_t n)
+{
+    if (n < 3 || code[1] < '0' || code[1] > '9' || code[2] < '0' ||
+        code[2] > '9')
+        return NULL;
+    switch (code[0]) {
+    case '2': return "\033[1;32m";
+    case '3': return "\033[1;33m";
+    case '4':
+    case '5': return "\033[1;31m";
+    default: return NULL;
+    }
+}
+
+/* One line of a head, coloured: the request line bold, the status code
+ * and reason by class, header names bold. */
+static void add_colored(sbuf *b, hf_info type, int first, const char *p,
+                        size_t n)
+{
+    if (first && type == HF_INFO_HEADER_OUT) {
+        sb_adds(b, CLR_BOLD);
+        sb_add(b, p, n);
+        sb_adds(b, CLR_RESET);
+        return;
+    }
+    if (first && type == HF_INFO_HEADER_IN && n > 5 && !memcmp(p, "HTTP/", 5)) {
+        const char *sp = memchr(p, ' ', n);
+        if (sp) {
+            size_t v = (size_t)(sp - p) + 1;
+            const char *col = status_color(p + v, n - v);
+            if (col) {
+                sb_add(b, p, v);
+                sb_adds(b, col);
+                sb_add(b, p + v, n - v);
+                sb_adds(b, CLR_RESET);
+                return;
+            }
+        }
+    } else if (type != HF_INFO_TEXT && n && p[0] != ' ' && p[0] != '\t') {
+        const char *colon = memchr(p, ':', n);
+        if (colon) {
+            sb_adds(b, CLR_BOLD);
+            sb_add(b, p, (size_t)(colon - p));
+            sb_adds(b, CLR_RESET);
+            sb_add(b, colon, n - (size_t)(colon - p));
+            return;
+        }
+    }
+    sb_add(b, p, n);
+}
+
 void verbose_debug(void *arg, hf_info type, uint64_t t_ns, const char *data,
                    size_t len)
 {
     (void)arg;
     char mark;
+    const char *mcol;
     switch (type) {
-    case HF_INFO_TEXT: mark = '*'; break;
-    case HF_INFO_HEADER_OUT: mark = '>'; break;
-    case HF_INFO_HEADER_IN: mark = '<'; break;
+    case HF_INFO_TEXT: mark = '*'; mcol = "\033[36m"; break;
+    case HF_INFO_HEADER_OUT: mark = '>'; mcol = "\033[1;34m"; break;
+    case HF_INFO_HEADER_IN: mark = '<'; mcol = "\033[1;35m"; break;
     default: return; /* body bytes are not shown */
     }
-    char stamp[40];
-    int sl = snprintf(stamp, sizeof stamp, "[%7.3fms] %c ",
+    int color = cli_color();
+    char stamp[80];
+    int sl;
+    if (color)
+        sl = snprintf(stamp, sizeof stamp,
+                      CLR_DIM "[%7.3fms]" CLR_RESET " %s%c" CLR_RESET " ",
+                      (double)t_ns / 1e6, mcol, mark);
+    else
+        sl = snprintf(stamp, sizeof stamp, "[%7.3fms] %c ",
                       (double)t_ns / 1e6, mark);
-    if (sl < 0)
+    if (sl < 0 || (size_t)sl >= sizeof stamp)
         return;
     sbuf b = {0};
     const char *p = data, *end = data + len;
+    int first = 1;
     do {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
@@ -154,9 +220,27 @@ void verbose_debug(void *arg, hf_info type, uint64_t t_ns, const char *data,
         while (le > p && le[-1] == '\r')
             le--;
         sb_add(&b, stamp, (size_t)sl);
-        sb_add(&b, p, (size_t)(le - p));
+        /* a server's bytes reach the terminal only as text: control bytes
+         * (an ESC would start a terminal escape sequence) become \xNN */
+        sbuf line = {0};
+        for (const char *q = p; q < le; q++) {
+            unsigned char ch = (unsigned char)*q;
+            if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+                char hex[8];
+                snprintf(hex, sizeof hex, "\\x%02X", ch);
+                sb_adds(&line, hex);
+            } else {
+                sb_addc(&line, (char)ch);
+            }
+        }
+        if (color)
+            add_colored(&b, type, first, line.p ? line.p : "", line.len);
+        else
+            sb_add(&b, line.p ? line.p : "", line.len);
+        sb_free(&line);
         sb_addc(&b, '\n');
         p = next;
+        first = 0;
     } while (p < end);
     fwrite(b.p, 1, b.len, stderr);
     sb_free(&b);

@@ -36,9 +36,12 @@ int output_finish(output *o, int create);
 /* Flushes (keeps the file open): for -D across transfers. */
 int output_flush(output *o);
 int output_is_stdout(const output *o);
+/* Standard output, and it is a terminal. */
+int output_to_terminal(const output *o);
 
 /* The -v printer: hf_debug_fn writing "[  0.213ms] * ..." lines to
- * stderr ('*' info, '>' sent head, '<' received head). */
+ * stderr ('*' info, '>' sent head, '<' received head), in colour when
+ * cli_color() says so. */
 void verbose_debug(void *arg, hf_info type, uint64_t t_ns, const char *data,
                    size_t len);
 

@@ -184,7 +184,20 @@ int cli_read_file(const char *path, sbuf *out)
     return 0;
 }
 
-static void vmsg(const char *prefix, const char *fmt, va_list ap)
+int cli_color(void)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *nc = getenv("NO_COLOR");
+        const char *term = getenv("TERM");
+        on = isatty(2) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
+    }
+    return on;
+}
+
+/* One message line; colour (a CLR_ code) wraps the line on a terminal. */
+static void vmsg(const char *color, const char *prefix, const char *fmt,
+                 va_list ap)
 {
     char line[2048];
     int n = 0;
@@ -198,9 +211,19 @@ static void vmsg(const char *prefix, const char *fmt, va_list ap)
     size_t len = (size_t)n + (size_t)m;
     if (len > sizeof line - 2)
         len = sizeof line - 2;
-    line[len++] = '\n';
     /* Keep stdout and stderr in order when both go to one place. */
     fflush(stdout);
+    if (color && cli_color()) {
+        /* one write, so the colour never spills into other output */
+        char out[sizeof line + 32];
+        int k = snprintf(out, sizeof out, "%s%.*s" CLR_RESET "\n", color,
+                         (int)len, line);
+        if (k > 0)
+            fwrite(out, 1, (size_t)k < sizeof out ? (size_t)k
+                                                   : sizeof out - 1, stderr);
+        return;
+    }
+    line[len++] = '\n';
     fwrite(line, 1, len, stderr);
 }
 
@@ -212,7 +235,7 @@ void cli_error(int code, const char *fmt, ...)
     snprintf(prefix, sizeof prefix, HFLOW_NAME ": (%d) ", code);
     va_list ap;
     va_start(ap, fmt);
-    vmsg(prefix, fmt, ap);
+    vmsg(CLR_ERROR, prefix, fmt, ap);
     va_end(ap);
 }
 
@@ -222,7 +245,7 @@ void cli_warn(const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vmsg("Warning: ", fmt, ap);
+    vmsg(CLR_WARN, "Warning: ", fmt, ap);
     va_end(ap);
 }
 
@@ -230,7 +253,8 @@ void cli_usage(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vmsg(HFLOW_NAME ": ", fmt, ap);
+    /* "hflow: (2) ..." is an error line; the hints after it are not */
+    vmsg(fmt[0] == '(' ? CLR_ERROR : NULL, HFLOW_NAME ": ", fmt, ap);
     va_end(ap);
 }
 

@@ -61,6 +61,15 @@ static int put_var(FILE *out, const char *name, size_t n, const wo_info *wi)
         put_time(out, r, HF_TIME_STARTTRANSFER);
     } else if (IS("time_total")) {
         put_time(out, r, HF_TIME_TOTAL);
+    } else if (IS("time_appconnect")) {
+        put_time(out, r, HF_TIME_APPCONNECT);
+    } else if (IS("ssl_verify_result")) {
+        fprintf(out, "%ld", r ? hf_response_ssl_verify_result(r) : 0L);
+    } else if (IS("num_certs")) {
+        fprintf(out, "%d", r ? hf_response_num_certs(r) : 0);
+    } else if (IS("certs")) {
+        const char *v = r ? hf_response_certs(r) : NULL;
+        fputs(v ? v : "", out);
     } else if (IS("speed_download")) {
         uint64_t ns = r ? hf_response_time_ns(r, HF_TIME_TOTAL) : 0;
         int64_t sz = r ? hf_response_size_download(r) : 0;

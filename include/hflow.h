@@ -44,10 +44,16 @@ extern "C" {
     XX(BAD_FUNCTION_ARG, 43, "bad function argument")                         \
     XX(TOO_MANY_REDIRECTS, 47, "too many redirects")                          \
     XX(GOT_NOTHING, 52, "empty reply from server")                            \
+    XX(SSL_CONNECT, 35, "TLS handshake failed")                               \
     XX(SEND, 55, "send failure")                                              \
     XX(RECV, 56, "receive failure")                                           \
+    XX(SSL_CERTPROBLEM, 58, "problem with the local client certificate")      \
+    XX(SSL_CIPHER, 59, "could not use the given ciphers or curves")           \
+    XX(PEER_CERT, 60, "server certificate verification failed")               \
     XX(BAD_CONTENT_ENCODING, 61, "bad content encoding")                      \
-    XX(TOO_LARGE, 63, "maximum size exceeded")
+    XX(TOO_LARGE, 63, "maximum size exceeded")                                \
+    XX(SSL_CACERT_BADFILE, 77, "problem with the CA certificate file")        \
+    XX(SSL_PINNEDPUBKEY, 90, "public key does not match the pinned key")
 
 typedef enum hf_err {
 #define HF_XX_ENUM(name, val, msg) HF_E_##name = val,
@@ -79,6 +85,19 @@ HF_EXTERN hf_err hf_client_set_ip_family(hf_client *c, int family);
 /* Connection timeout (name resolution and TCP), ms; 0 means the default
  * of 300 s.  A request's own value overrides it. */
 HF_EXTERN hf_err hf_client_set_connect_timeout_ms(hf_client *c, long ms);
+/* DNS: the client asks DNS servers itself (hosts file first, then the
+ * nameservers of resolv.conf over UDP, TCP when truncated, with a cache).
+ * dns_servers "ADDR[:PORT][,...]" ("[::1]:53" for IPv6) replaces the
+ * nameservers of resolv.conf (NULL: back to resolv.conf). */
+HF_EXTERN hf_err hf_client_set_dns_servers(hf_client *c, const char *servers);
+/* Files read instead of /etc/resolv.conf and /etc/hosts (NULL: default). */
+HF_EXTERN hf_err hf_client_set_dns_files(hf_client *c, const char *resolv_conf,
+                                         const char *hosts);
+/* 1: use the system resolver (getaddrinfo, on a helper thread). */
+HF_EXTERN hf_err hf_client_set_dns_system(hf_client *c, int on);
+/* Happy eyeballs (RFC 8305): start the next connection attempt after this
+ * many ms while earlier ones are pending (default 200). */
+HF_EXTERN hf_err hf_client_set_happy_eyeballs_ms(hf_client *c, long ms);
 /* Number of TCP connections the client has opened so far. */
 HF_EXTERN long hf_client_num_connects(const hf_client *c);
 
@@ -115,6 +134,31 @@ HF_EXTERN hf_err hf_request_body(hf_request *r, const void *data, size_t len);
 typedef int hf_read_fn(void *arg, void *buf, size_t cap, size_t *n);
 HF_EXTERN hf_err hf_request_body_reader(hf_request *r, hf_read_fn *read,
                                         void *arg, int64_t len);
+
+/* TLS (https).  Verification is on by default; each setter copies its
+ * strings; NULL restores the default.  A connection or TLS session made
+ * under one configuration is never reused under another. */
+/* -k: skip chain and host name verification, for this request only. */
+HF_EXTERN hf_err hf_request_set_insecure(hf_request *r, int on);
+/* CA bundle file and CA directory (default: SSL_CERT_FILE / SSL_CERT_DIR,
+ * else /etc/ssl/certs/ca-certificates.crt). */
+HF_EXTERN hf_err hf_request_set_ca(hf_request *r, const char *cafile,
+                                   const char *capath);
+/* TLS versions: 0 (default), 12 (TLS 1.2) or 13 (TLS 1.3). */
+HF_EXTERN hf_err hf_request_set_tls_versions(hf_request *r, int min, int max);
+/* Cipher lists (OpenSSL syntax) for TLS <= 1.2 and for TLS 1.3, and the
+ * key exchange groups ("X25519:P-256"). */
+HF_EXTERN hf_err hf_request_set_ciphers(hf_request *r, const char *tls12,
+                                        const char *tls13,
+                                        const char *curves);
+/* Client certificate (PEM; the key may be in the same file) and key. */
+HF_EXTERN hf_err hf_request_set_client_cert(hf_request *r, const char *cert,
+                                            const char *key,
+                                            const char *password);
+/* curl's --pinnedpubkey: "sha256//BASE64[;sha256//BASE64...]" or a file
+ * with the public key (PEM or DER). */
+HF_EXTERN hf_err hf_request_set_pinned_pubkey(hf_request *r,
+                                              const char *spec);
 
 /* Whole-request time limit in ms (0 = none), and connect limit (0 = the
  * client's). */
@@ -210,9 +254,20 @@ typedef enum hf_time {
     HF_TIME_PRETRANSFER,
     HF_TIME_STARTTRANSFER,
     HF_TIME_TOTAL,
+    HF_TIME_APPCONNECT,      /* TLS handshake done (0 for http) */
     HF_TIME__COUNT
 } hf_time;
 HF_EXTERN uint64_t hf_response_time_ns(const hf_response *resp, hf_time t);
+
+/* TLS of the connection the response came on (NULL/0 for http):
+ * "TLSv1.3", the cipher, the verification result (0 = ok, else OpenSSL's
+ * X509_V_ERR_* code), the number of certificates the server sent, and the
+ * chain as text (subject, issuer, SANs, validity, key per certificate). */
+HF_EXTERN const char *hf_response_tls_version(const hf_response *resp);
+HF_EXTERN const char *hf_response_tls_cipher(const hf_response *resp);
+HF_EXTERN long hf_response_ssl_verify_result(const hf_response *resp);
+HF_EXTERN int hf_response_num_certs(const hf_response *resp);
+HF_EXTERN const char *hf_response_certs(const hf_response *resp);
 
 #ifdef __cplusplus
 }

@@ -4,7 +4,8 @@
 set -eu
 
 PKGS="make gcc clang libclang-rt-14-dev pkg-config libssl-dev zlib1g-dev \
-      nginx-light python3-httpbin gunicorn curl wrk hyperfine valgrind procps"
+      nginx-light python3-httpbin gunicorn curl wrk hyperfine valgrind procps \
+      openssl ca-certificates dnsmasq-base strace"
 
 missing=""
 for p in $PKGS; do

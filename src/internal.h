@@ -4,6 +4,7 @@
 #define HF_INTERNAL_H
 #include "hflow.h"
 #include "buf.h"
+#include "filter.h"
 #include "loop.h"
 #include "url.h"
 #include <netinet/in.h>
@@ -32,6 +33,12 @@ typedef struct resolve_ent {
 /* A TCP connection, in use by a transfer or idle in the pool. */
 typedef struct conn {
     int fd;
+    filter *top;             /* the layer HTTP talks to (tcp, or tls) */
+    int is_tls;
+    char tls_version[16], tls_cipher[64];
+    long tls_verify;
+    int tls_ncerts;
+    char *tls_certs;         /* the chain as text, for reused connections */
     long id;                 /* #N, counted per client from 0 */
     char *key;               /* "scheme://host:port" it was made for */
     char local[64], remote[64];   /* "ip:port" / "[ip6]:port" */
@@ -52,6 +59,12 @@ struct hf_client {
     long num_connects;
     long next_conn_id;
     conn *idle;              /* idle connections, newest first */
+    struct tls_client *tls;  /* made at the first https request */
+    struct resolver *res;    /* the stub resolver, made at the first name */
+    char *dns_servers;       /* --dns-servers */
+    char *resolv_conf, *hosts_file;
+    int dns_system;          /* --dns system */
+    long he_delay_ms;        /* happy eyeballs attempt delay (200) */
     int nidle;
 };
 
@@ -74,6 +87,10 @@ struct hf_request {
     int64_t reader_len;      /* -1 unknown: chunked */
     long timeout_ms, connect_timeout_ms;
     int decompress;
+    int insecure;
+    char *cafile, *capath, *ciphers, *tls13_ciphers, *curves;
+    char *cert, *key, *key_password, *pinned;
+    int tls_min, tls_max;
     int64_t expect_threshold;
     hf_write_fn *sink;
     void *sink_arg;
@@ -104,13 +121,23 @@ struct hf_response {
     int reused;
     char local[64], remote[64];
     uint64_t t[HF_TIME__COUNT];
+    char tls_version[16], tls_cipher[64];
+    long tls_verify;
+    int tls_ncerts;
+    char *tls_certs;
 };
 
 /* request.c: RFC 9110 5.6.2 tokens. */
 int http_is_tchar(unsigned char ch);
 int http_is_token(const char *s);
 
-/* dns.c: names to addresses (--resolve, numeric, localhost, system). */
+/* request.c: the client's resolver, made at the first use; NULL: no memory */
+struct resolver *client_resolver(hf_client *c);
+
+/* names.c: names that need no DNS (--resolve, numeric, localhost).
+ * Returns 0 with addresses, an HF_E_* error, or NAMES_ASK: a name for the
+ * resolver. */
+#define NAMES_ASK (-1)
 int names_resolve(hf_client *c, const url *u, hf_addr **out, size_t *n,
                   char *err, size_t errlen);
 int names_parse_resolve(const char *spec, resolve_ent **out, int *remove);
@@ -121,6 +148,10 @@ void addr_format(const struct sockaddr *sa, char *out, size_t n,
 
 /* conn.c: connections and the pool. */
 conn *conn_new(hf_client *c, int fd, const char *key);
+filter *sock_filter_new(int fd);
+/* strerror(err), lower-cased for use inside a sentence; returns out. */
+const char *errno_text(int err, char *out, size_t n);
+void conn_push(conn *cn, filter *f);
 void conn_close(hf_client *c, conn *cn);
 /* An idle connection for key that the server has not closed, or NULL;
  * check: always ask the kernel (for requests that cannot be retried). */

@@ -1,5 +1,7 @@
 /* request.c -- the public objects: client, request and response. */
 #include "internal.h"
+#include "resolver.h"
+#include "tls.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +13,7 @@ hf_client *hf_client_new(void)
     hf_client *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    c->he_delay_ms = 200; /* RFC 8305 8: Connection Attempt Delay */
     c->lp = loop_new();
     if (!c->lp) {
         free(c);
@@ -24,6 +27,11 @@ void hf_client_free(hf_client *c)
     if (!c)
         return;
     pool_clear(c);
+    tls_client_free(c->tls);
+    resolver_free(c->res);
+    free(c->dns_servers);
+    free(c->resolv_conf);
+    free(c->hosts_file);
     names_free_resolves(c->resolves);
     loop_free(c->lp);
     free(c);
@@ -74,6 +82,87 @@ hf_err hf_client_set_connect_timeout_ms(hf_client *c, long ms)
     return HF_OK;
 }
 
+/* Settings reach the resolver when it is made (at the first name), or
+ * now when it exists already. */
+static hf_err resolver_sync(hf_client *c)
+{
+    if (!c->res)
+        return HF_OK;
+    resolver_set_system(c->res, c->dns_system);
+    int rc = resolver_set_files(c->res, c->resolv_conf, c->hosts_file);
+    if (!rc && c->dns_servers)
+        rc = resolver_set_servers(c->res, c->dns_servers);
+    return (hf_err)rc;
+}
+
+static hf_err dup_opt(char **dst, const char *s)
+{
+    char *p = NULL;
+    if (s && !(p = strdup(s)))
+        return HF_E_NOMEM;
+    free(*dst);
+    *dst = p;
+    return HF_OK;
+}
+
+hf_err hf_client_set_dns_servers(hf_client *c, const char *servers)
+{
+    if (!c)
+        return HF_E_BAD_FUNCTION_ARG;
+    if (servers) { /* check the syntax now, on a scratch resolver */
+        resolver *r = resolver_new(c->lp);
+        if (!r)
+            return HF_E_NOMEM;
+        int rc = resolver_set_servers(r, servers);
+        resolver_free(r);
+        if (rc)
+            return (hf_err)rc;
+    }
+    hf_err e = dup_opt(&c->dns_servers, servers);
+    return e ? e : resolver_sync(c);
+}
+
+hf_err hf_client_set_dns_files(hf_client *c, const char *resolv_conf,
+                               const char *hosts)
+{
+    if (!c)
+        return HF_E_BAD_FUNCTION_ARG;
+    hf_err e = dup_opt(&c->resolv_conf, resolv_conf);
+    if (!e)
+        e = dup_opt(&c->hosts_file, hosts);
+    return e ? e : resolver_sync(c);
+}
+
+hf_err hf_client_set_dns_system(hf_client *c, int on)
+{
+    if (!c)
+        return HF_E_BAD_FUNCTION_ARG;
+    c->dns_system = !!on;
+    return resolver_sync(c);
+}
+
+hf_err hf_client_set_happy_eyeballs_ms(hf_client *c, long ms)
+{
+    if (!c || ms < 0)
+        return HF_E_BAD_FUNCTION_ARG;
+    c->he_delay_ms = ms;
+    return HF_OK;
+}
+
+/* The resolver, made with the client's settings at the first name. */
+resolver *client_resolver(hf_client *c)
+{
+    if (c->res)
+        return c->res;
+    if (!(c->res = resolver_new(c->lp)))
+        return NULL;
+    if (resolver_sync(c) != HF_OK) {
+        resolver_free(c->res);
+        c->res = NULL;
+    }
+    return c->res;
+}
+
 long hf_client_num_connects(const hf_client *c)
 {
     return c ? c->num_connects : 0;
@@ -113,7 +202,76 @@ void hf_request_free(hf_request *r)
     free(r->body);
     free(r->auth_user);
     free(r->auth_pass);
+    char **strs[] = {&r->cafile, &r->capath, &r->ciphers, &r->tls13_ciphers,
+                     &r->curves, &r->cert, &r->key, &r->key_password,
+                     &r->pinned};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        free(*strs[i]);
     free(r);
+}
+
+/* Replace *dst by a copy of s (NULL clears). */
+static hf_err set_str(char **dst, const char *s)
+{
+    char *p = NULL;
+    if (s && !(p = strdup(s)))
+        return HF_E_NOMEM;
+    free(*dst);
+    *dst = p;
+    return HF_OK;
+}
+
+hf_err hf_request_set_insecure(hf_request *r, int on)
+{
+    if (!r)
+        return HF_E_BAD_FUNCTION_ARG;
+    r->insecure = !!on;
+    return HF_OK;
+}
+
+hf_err hf_request_set_ca(hf_request *r, const char *cafile, const char *capath)
+{
+    if (!r)
+        return HF_E_BAD_FUNCTION_ARG;
+    hf_err e = set_str(&r->cafile, cafile);
+    return e ? e : set_str(&r->capath, capath);
+}
+
+hf_err hf_request_set_tls_versions(hf_request *r, int min, int max)
+{
+    if (!r || (min && min != 12 && min != 13) || (max && max != 12 && max != 13) ||
+        (min && max && min > max))
+        return HF_E_BAD_FUNCTION_ARG;
+    r->tls_min = min;
+    r->tls_max = max;
+    return HF_OK;
+}
+
+hf_err hf_request_set_ciphers(hf_request *r, const char *tls12,
+                              const char *tls13, const char *curves)
+{
+    if (!r)
+        return HF_E_BAD_FUNCTION_ARG;
+    hf_err e = set_str(&r->ciphers, tls12);
+    if (!e)
+        e = set_str(&r->tls13_ciphers, tls13);
+    return e ? e : set_str(&r->curves, curves);
+}
+
+hf_err hf_request_set_client_cert(hf_request *r, const char *cert,
+                                  const char *key, const char *password)
+{
+    if (!r)
+        return HF_E_BAD_FUNCTION_ARG;
+    hf_err e = set_str(&r->cert, cert);
+    if (!e)
+        e = set_str(&r->key, key);
+    return e ? e : set_str(&r->key_password, password);
+}
+
+hf_err hf_request_set_pinned_pubkey(hf_request *r, const char *spec)
+{
+    return r ? set_str(&r->pinned, spec) : HF_E_BAD_FUNCTION_ARG;
 }
 
 hf_err hf_request_set_basic_auth(hf_request *r, const char *user,
@@ -332,7 +490,33 @@ void hf_response_free(hf_response *resp)
     buf_free(&resp->body);
     free(resp->errmsg);
     free(resp->url);
+    free(resp->tls_certs);
     free(resp);
+}
+
+const char *hf_response_tls_version(const hf_response *resp)
+{
+    return resp && resp->tls_version[0] ? resp->tls_version : NULL;
+}
+
+const char *hf_response_tls_cipher(const hf_response *resp)
+{
+    return resp && resp->tls_cipher[0] ? resp->tls_cipher : NULL;
+}
+
+long hf_response_ssl_verify_result(const hf_response *resp)
+{
+    return resp ? resp->tls_verify : 0;
+}
+
+int hf_response_num_certs(const hf_response *resp)
+{
+    return resp ? resp->tls_ncerts : 0;
+}
+
+const char *hf_response_certs(const hf_response *resp)
+{
+    return resp ? resp->tls_certs : NULL;
 }
 
 int hf_response_status(const hf_response *resp)

@@ -5,8 +5,10 @@
  * Every step is a non-blocking state driven by the client's loop; hf_send
  * submits and runs the loop until the transfer is done. */
 #include "internal.h"
+#include "connect.h"
 #include "decode.h"
 #include "h1_parse.h"
+#include "tls.h"
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -16,7 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-enum { ST_CONNECT, ST_SEND, ST_EXPECT, ST_RECV_HEAD, ST_RECV_BODY, ST_DONE };
+enum { ST_CONNECT, ST_TLS, ST_SEND, ST_EXPECT, ST_RECV_HEAD, ST_RECV_BODY, ST_DONE };
 enum { SEND_HEAD, SEND_BODY, SEND_DONE };
 #define UPLOAD_PIECE (64 * 1024)
 #define EXPECT_WAIT_MS 1000        /* as curl: send the body after 1 s */
@@ -32,10 +34,7 @@ typedef struct transfer {
     int head_req;
     int state;
     uint64_t t0;
-    hf_addr *addrs;
-    size_t naddrs, ai;
-    char last_cause[128];   /* why the last connect attempt failed */
-    int fd;                 /* socket being connected */
+    connector *k;           /* names and connection attempts */
     conn *cn;
     int reused, retried;
     buf out;                /* bytes to send now */
@@ -45,6 +44,8 @@ typedef struct transfer {
     int64_t up_sent;        /* reader bytes sent */
     int expect;
     uint64_t tm_total, tm_conn, tm_expect;
+    int https;
+    tls_config tls;         /* borrowed from the request */
     h1_framing fr;
     h1_chunked ck;
     uint64_t remaining;
@@ -57,7 +58,6 @@ typedef struct transfer {
 
 static void on_io(loop *l, int fd, int mask, void *arg);
 static void do_send(transfer *t);
-static void start_connect(transfer *t);
 static void start_exchange(transfer *t);
 static void parse_heads(transfer *t);
 
@@ -127,19 +127,11 @@ static void printable(const char *s, char *out, size_t n)
     out[o] = 0;
 }
 
-/* strerror, lower-cased for use inside a sentence. */
-static const char *cause(int err, char *out, size_t n)
-{
-    snprintf(out, n, "%s", strerror(err));
-    if (out[0] >= 'A' && out[0] <= 'Z' && !(out[1] >= 'A' && out[1] <= 'Z'))
-        out[0] = (char)(out[0] - 'A' + 'a');
-    return out;
-}
-
 static const char *phase_of(const transfer *t)
 {
     switch (t->state) {
     case ST_CONNECT: return "connect to";
+    case ST_TLS: return "TLS handshake with";
     case ST_SEND: return "send to";
     default: return "receive from";
     }
@@ -289,25 +281,98 @@ static int build_head(transfer *t)
 
 /* ---- connecting ----------------------------------------------------------- */
 
-static void connected(transfer *t, int fd)
+/* ---- TLS ------------------------------------------------------------------ */
+
+static void tls_done(transfer *t)
+{
+    conn *cn = t->cn;
+    const tls_info *ti = tls_filter_info(cn->top);
+    t->rs->t[HF_TIME_APPCONNECT] = since(t);
+    if (ti) {
+        snprintf(cn->tls_version, sizeof cn->tls_version, "%s", ti->version);
+        snprintf(cn->tls_cipher, sizeof cn->tls_cipher, "%s", ti->cipher);
+        cn->tls_verify = ti->verify_result;
+        cn->tls_ncerts = ti->num_certs;
+        free(cn->tls_certs);
+        cn->tls_certs = ti->certs ? strdup(ti->certs) : NULL;
+        info(t, "TLS handshake done: %s, cipher %s, group %s, ALPN %s, %s",
+             ti->version, ti->cipher, ti->group[0] ? ti->group : "?",
+             ti->alpn[0] ? ti->alpn : "none",
+             ti->resumed ? "session resumed" : "full handshake");
+        if (t->rq->debug_fn && ti->certs) {
+            /* each certificate line as its own step */
+            const char *p = ti->certs;
+            while (*p) {
+                size_t n = strcspn(p, "\n");
+                info(t, "  %.*s", (int)n, p);
+                p += n + (p[n] == '\n');
+            }
+        }
+        info(t, "Server certificate: %s%s", ti->verify_msg,
+             t->tls.insecure ? " (not enforced: --insecure)" : "");
+    }
+    t->state = ST_SEND;
+    start_exchange(t);
+}
+
+static void tls_step(transfer *t)
+{
+    conn *cn = t->cn;
+    char why[256] = "";
+    int done = 0, want = 0;
+    int rc = cn->top->ops->handshake(cn->top, &done, &want, why, sizeof why);
+    if (rc) {
+        fail(t, (hf_err)rc, "TLS handshake with %s (%s): %s", t->peer,
+             t->u.host, why);
+        return;
+    }
+    if (done)
+        tls_done(t);
+    else
+        loop_watch(t->c->lp, cn->fd, want, on_io, t);
+}
+
+static void start_tls(transfer *t)
+{
+    hf_client *c = t->c;
+    char why[256] = "";
+    if (!c->tls && !(c->tls = tls_client_new())) {
+        fail(t, HF_E_NOMEM, "TLS handshake with %s: OpenSSL failed to start", t->peer);
+        return;
+    }
+    filter *f = NULL;
+    int rc = tls_filter_new(c->tls, &t->tls, t->cn->fd, t->u.host, t->u.port,
+                            &f, why, sizeof why);
+    if (rc) {
+        fail(t, (hf_err)rc, "TLS setup for %s: %s", t->peer, why);
+        return;
+    }
+    conn_push(t->cn, f);
+    t->cn->is_tls = 1;
+    t->state = ST_TLS;
+    info(t, "TLS handshake with %s (SNI %s, ALPN %s, verify %s)", t->peer,
+         t->u.host_type == URL_HOST_NAME ? t->u.host : "none",
+         t->tls.alpn, t->tls.insecure ? "off" : "on");
+    tls_step(t);
+}
+
+static void connected(transfer *t, int fd, const attempt *a)
 {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     conn *cn = conn_new(t->c, fd, t->key);
     if (!cn) {
         close(fd);
-        fail(t, HF_E_NOMEM, "connect to %s: out of memory", t->peer);
+        fail(t, HF_E_NOMEM, "connect to %s: out of memory", a->text);
         return;
     }
     t->cn = cn;
-    t->fd = -1;
     t->c->num_connects++;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
         addr_format((struct sockaddr *)&ss, cn->local, sizeof cn->local, NULL, 0, NULL);
-    const hf_addr *a = &t->addrs[t->ai];
-    addr_format((const struct sockaddr *)&a->sa, cn->remote, sizeof cn->remote,
+    addr_format((const struct sockaddr *)&a->addr.sa, cn->remote, sizeof cn->remote,
                 cn->remote_ip, sizeof cn->remote_ip, &cn->remote_port);
     snprintf(t->peer, sizeof t->peer, "%s", cn->remote);
     if (t->tm_conn) {
@@ -315,65 +380,38 @@ static void connected(transfer *t, int fd)
         t->tm_conn = 0;
     }
     t->rs->t[HF_TIME_CONNECT] = since(t);
-    info(t, "Connected to %s (%s) port %d (#%ld) from %s", t->u.host,
-         cn->remote_ip, cn->remote_port, cn->id, cn->local);
+    info(t, "Connected to %s (%s) port %d (#%ld) from %s in %.2f ms", t->u.host,
+         cn->remote_ip, cn->remote_port, cn->id, cn->local,
+         (double)(a->end_ns - a->start_ns) / 1e6);
+    if (t->https) {
+        start_tls(t);
+        return;
+    }
     t->state = ST_SEND;
     start_exchange(t);
 }
 
-static void on_connect(loop *l, int fd, int mask, void *arg)
+/* The connector's callbacks. */
+static void k_resolved(void *arg)
 {
-    (void)mask;
     transfer *t = arg;
-    int err = 0;
-    socklen_t el = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
-        err = errno;
-    loop_unwatch(l, fd);
-    if (err == 0) {
-        connected(t, fd);
-        return;
-    }
-    close(fd);
-    t->fd = -1;
-    cause(err, t->last_cause, sizeof t->last_cause);
-    info(t, "connect to %s failed: %s", t->peer, t->last_cause);
-    t->ai++;
-    start_connect(t);
+    if (!t->rs->t[HF_TIME_NAMELOOKUP])
+        t->rs->t[HF_TIME_NAMELOOKUP] = since(t);
 }
 
-/* Try the addresses in turn (happy eyeballs comes with the DNS issue). */
-static void start_connect(transfer *t)
+static void k_connected(void *arg, int fd, const attempt *a)
 {
-    for (; t->ai < t->naddrs; t->ai++) {
-        const hf_addr *a = &t->addrs[t->ai];
-        addr_format((const struct sockaddr *)&a->sa, t->peer, sizeof t->peer,
-                    NULL, 0, NULL);
-        info(t, "Trying %s...", t->peer);
-        int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            cause(errno, t->last_cause, sizeof t->last_cause);
-            continue;
-        }
-        if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == 0) {
-            connected(t, fd);
-            return;
-        }
-        if (errno == EINPROGRESS) {
-            t->fd = fd;
-            if (loop_watch(t->c->lp, fd, LOOP_WRITE, on_connect, t) != 0) {
-                close(fd);
-                t->fd = -1;
-                fail(t, HF_E_NOMEM, "connect to %s: out of memory", t->peer);
-            }
-            return;
-        }
-        cause(errno, t->last_cause, sizeof t->last_cause);
-        info(t, "connect to %s failed: %s", t->peer, t->last_cause);
-        close(fd);
-    }
-    fail(t, HF_E_CONNECT, "connect to %s: %s", t->peer,
-         *t->last_cause ? t->last_cause : "no address");
+    connected(arg, fd, a);
+}
+
+static void k_failed(void *arg, int err, const char *msg)
+{
+    fail(arg, (hf_err)err, "%s", msg);
+}
+
+static void k_log(void *arg, const char *line)
+{
+    info(arg, "%s", line);
 }
 
 static void on_connect_timeout(loop *l, void *arg)
@@ -381,30 +419,36 @@ static void on_connect_timeout(loop *l, void *arg)
     (void)l;
     transfer *t = arg;
     t->tm_conn = 0;
-    fail(t, HF_E_TIMEOUT, "connect to %s: timed out", t->peer);
+    size_t n;
+    const attempt *at = connector_attempts(t->k, &n);
+    if (n)
+        fail(t, HF_E_TIMEOUT, "connect to %s: timed out (%zu attempt%s)",
+             at[n - 1].text, n, n == 1 ? "" : "s");
+    else
+        fail(t, HF_E_TIMEOUT, "resolve %s: timed out", t->u.host);
 }
 
 static void resolve_and_connect(transfer *t)
 {
-    char why[128] = "";
-    free(t->addrs);
-    t->addrs = NULL;
-    t->ai = 0;
+    static const connect_cb cb0;
+    connect_cb cb = cb0;
+    cb.resolved = k_resolved;
+    cb.connected = k_connected;
+    cb.failed = k_failed;
+    cb.log = k_log;
+    cb.arg = t;
+    connector_free(t->k);
+    t->k = NULL;
     t->state = ST_CONNECT;
     snprintf(t->peer, sizeof t->peer, "%s:%d", t->u.host, t->u.port);
     long cms = t->rq->connect_timeout_ms ? t->rq->connect_timeout_ms
              : t->c->connect_timeout_ms ? t->c->connect_timeout_ms
              : DEFAULT_CONNECT_MS;
+    if (t->tm_conn)
+        loop_timer_cancel(t->c->lp, t->tm_conn);
     t->tm_conn = loop_timer(t->c->lp, (uint64_t)cms, on_connect_timeout, t);
-    int rc = names_resolve(t->c, &t->u, &t->addrs, &t->naddrs, why, sizeof why);
-    t->rs->t[HF_TIME_NAMELOOKUP] = since(t);
-    if (rc) {
-        fail(t, (hf_err)rc, "resolve %s: %s", t->u.host, why);
-        return;
-    }
-    info(t, "Resolved %s to %zu address%s", t->u.host, t->naddrs,
-         t->naddrs == 1 ? "" : "es");
-    start_connect(t);
+    if (connector_start(t->c, &t->u, t->t0, &cb, &t->k) != 0)
+        fail(t, HF_E_NOMEM, "connect to %s: out of memory", t->peer);
 }
 
 /* ---- sending ------------------------------------------------------------- */
@@ -528,28 +572,29 @@ static void on_expect_timeout(loop *l, void *arg)
 static void do_send(transfer *t)
 {
     conn *cn = t->cn;
-    char eb[96];
+    char eb[256];
     for (;;) {
         if (t->done)
             return;
         while (t->out_off < t->out.len) {
-            ssize_t n = send(cn->fd, t->out.data + t->out_off,
-                             t->out.len - t->out_off, MSG_NOSIGNAL);
-            if (n < 0) {
-                if (errno == EINTR)
-                    continue;
-                if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                    loop_watch(t->c->lp, cn->fd, LOOP_WRITE, on_io, t);
-                    return;
-                }
+            size_t nw;
+            int want;
+            int rc = cn->top->ops->send(cn->top, t->out.data + t->out_off,
+                                        t->out.len - t->out_off, &nw, &want,
+                                        eb, sizeof eb);
+            if (rc) {
                 if (retryable(t)) {
-                    retry(t, cause(errno, eb, sizeof eb));
+                    retry(t, eb);
                     return;
                 }
-                fail(t, HF_E_SEND, "send to %s: %s", t->peer, cause(errno, eb, sizeof eb));
+                fail(t, (hf_err)rc, "send to %s: %s", t->peer, eb);
                 return;
             }
-            t->out_off += (size_t)n;
+            if (!nw) {
+                loop_watch(t->c->lp, cn->fd, want, on_io, t);
+                return;
+            }
+            t->out_off += nw;
         }
         if (t->send_phase == SEND_HEAD) {
             t->send_phase = t->rq->has_body ? SEND_BODY : SEND_DONE;
@@ -824,7 +869,7 @@ static void on_eof(transfer *t)
 static void do_recv(transfer *t)
 {
     conn *cn = t->cn;
-    char eb[96];
+    char eb[256];
     for (;;) {
         if (t->done)
             return;
@@ -833,20 +878,24 @@ static void do_recv(transfer *t)
             fail(t, HF_E_RECV, "receive from %s: response head too large", t->peer);
             return;
         }
-        ssize_t n = recv(cn->fd, cn->rbuf + cn->rlen, room, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return;
+        size_t n;
+        int want;
+        int rc = cn->top->ops->recv(cn->top, cn->rbuf + cn->rlen, room, &n,
+                                    &want, eb, sizeof eb);
+        if (rc) {
             if (!t->got_bytes && retryable(t)) {
-                retry(t, cause(errno, eb, sizeof eb));
+                retry(t, eb);
                 return;
             }
-            fail(t, HF_E_RECV, "receive from %s: %s", t->peer, cause(errno, eb, sizeof eb));
+            fail(t, (hf_err)rc, "receive from %s: %s", t->peer, eb);
             return;
         }
-        if (n == 0) {
+        if (!n && want) {
+            if (want != LOOP_READ) /* TLS may need to write to read */
+                loop_watch(t->c->lp, cn->fd, want, on_io, t);
+            return;
+        }
+        if (!n) {
             on_eof(t);
             return;
         }
@@ -854,26 +903,32 @@ static void do_recv(transfer *t)
             t->got_bytes = 1;
             t->rs->t[HF_TIME_STARTTRANSFER] = since(t);
         }
-        cn->rlen += (size_t)n;
+        cn->rlen += n;
         if (t->state == ST_RECV_BODY)
             body_consume(t);
         else
             parse_heads(t);
-        if ((size_t)n < room)
-            return; /* most likely drained: let epoll say when there is more */
+        /* a short read most likely drained the socket: let epoll say when
+         * there is more, unless a layer holds bytes epoll cannot see */
+        if (n < room && !cn->top->ops->pending(cn->top))
+            return;
     }
 }
 
+/* Dispatch by state: a TLS layer may need to read in order to write and
+ * the reverse, so the mask is not what decides. */
 static void on_io(loop *l, int fd, int mask, void *arg)
 {
     (void)l;
     (void)fd;
+    (void)mask;
     transfer *t = arg;
-    if (t->state == ST_SEND && (mask & LOOP_WRITE))
-        do_send(t);
-    else if ((t->state == ST_EXPECT || t->state == ST_RECV_HEAD ||
-              t->state == ST_RECV_BODY) && (mask & LOOP_READ))
-        do_recv(t);
+    switch (t->state) {
+    case ST_TLS: tls_step(t); break;
+    case ST_SEND: do_send(t); break;
+    case ST_EXPECT: case ST_RECV_HEAD: case ST_RECV_BODY: do_recv(t); break;
+    default: break;
+    }
 }
 
 static void on_total_timeout(loop *l, void *arg)
@@ -933,10 +988,7 @@ static void release(transfer *t)
         loop_timer_cancel(c->lp, t->tm_conn);
     if (t->tm_expect)
         loop_timer_cancel(c->lp, t->tm_expect);
-    if (t->fd >= 0) {
-        loop_unwatch(c->lp, t->fd);
-        close(t->fd);
-    }
+    connector_free(t->k);
     if (t->cn) {
         if (t->must_close || t->rs->err) {
             info(t, "Closing connection #%ld", t->cn->id);
@@ -947,7 +999,6 @@ static void release(transfer *t)
         }
     }
     decoder_free(t->dec);
-    free(t->addrs);
     free(t->key);
     buf_free(&t->out);
     url_free(&t->u);
@@ -969,7 +1020,6 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     t->c = c;
     t->rq = rq;
     t->rs = rs;
-    t->fd = -1;
     t->t0 = loop_now_ns();
     buf_init(&t->out, 1024 * 1024); /* curl's cap on a request head */
     *out = rs;
@@ -988,9 +1038,10 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
         fail(t, (hf_err)rc, "url \"%s\": %s", shown, *why ? why : hf_strerror((hf_err)rc));
         goto done;
     }
-    if (strcmp(t->u.scheme, "http") != 0) {
-        fail(t, HF_E_UNSUPPORTED_PROTOCOL, "url \"%s\": %s is not supported in "
-             "this build (TLS comes with the TLS step)", shown, t->u.scheme);
+    t->https = strcmp(t->u.scheme, "https") == 0;
+    if (!t->https && strcmp(t->u.scheme, "http") != 0) {
+        fail(t, HF_E_UNSUPPORTED_PROTOCOL, "url \"%s\": %s is not supported",
+             shown, t->u.scheme);
         goto done;
     }
     if (!http_is_token(rq->method)) {
@@ -999,14 +1050,41 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
         goto done;
     }
     t->head_req = strcmp(rq->method, "HEAD") == 0;
-    size_t kl = strlen(t->u.host) + 64 + (t->u.zone ? strlen(t->u.zone) : 0);
-    t->key = malloc(kl);
-    if (!t->key) {
+    /* The pool key: scheme, host (with the zone), port, and for https the
+     * whole TLS configuration (SECURITY.md B.10, B.11). */
+    char *tkey = NULL;
+    if (t->https) {
+        tls_config *tc = &t->tls;
+        tc->insecure = rq->insecure;
+        tc->cafile = rq->cafile;
+        tc->capath = rq->capath;
+        tc->min_version = rq->tls_min;
+        tc->max_version = rq->tls_max;
+        tc->ciphers = rq->ciphers;
+        tc->tls13_ciphers = rq->tls13_ciphers;
+        tc->curves = rq->curves;
+        tc->cert = rq->cert;
+        tc->key = rq->key;
+        tc->key_password = rq->key_password;
+        tc->pinned = rq->pinned;
+        tc->alpn = "http/1.1";
+        if (!(tkey = tls_config_key(tc))) {
+            fail(t, HF_E_NOMEM, "request: out of memory");
+            goto done;
+        }
+    }
+    buf key;
+    buf_init(&key, 64 * 1024);
+    int krc = buf_printf(&key, "%s://%s%s%s:%d%s%s", t->u.scheme, t->u.host,
+                         t->u.zone ? "%" : "", t->u.zone ? t->u.zone : "",
+                         t->u.port, tkey ? "|" : "", tkey ? tkey : "");
+    free(tkey);
+    if (krc) {
+        buf_free(&key);
         fail(t, HF_E_NOMEM, "request: out of memory");
         goto done;
     }
-    snprintf(t->key, kl, "%s://%s%s%s:%d", t->u.scheme, t->u.host,
-             t->u.zone ? "%" : "", t->u.zone ? t->u.zone : "", t->u.port);
+    t->key = buf_take(&key);
     if (rq->timeout_ms > 0)
         t->tm_total = loop_timer(c->lp, (uint64_t)rq->timeout_ms, on_total_timeout, t);
 
@@ -1016,6 +1094,8 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
         snprintf(t->peer, sizeof t->peer, "%s", t->cn->remote);
         info(t, "Re-using existing connection #%ld with host %s", t->cn->id, t->u.host);
         rs->t[HF_TIME_NAMELOOKUP] = rs->t[HF_TIME_CONNECT] = since(t);
+        if (t->https)
+            rs->t[HF_TIME_APPCONNECT] = rs->t[HF_TIME_CONNECT];
         t->state = ST_SEND;
         start_exchange(t);
     } else {
@@ -1030,8 +1110,16 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     }
 done:
     if (t->cn) {
-        snprintf(rs->local, sizeof rs->local, "%s", t->cn->local);
-        snprintf(rs->remote, sizeof rs->remote, "%s", t->cn->remote);
+        conn *cn = t->cn;
+        snprintf(rs->local, sizeof rs->local, "%s", cn->local);
+        snprintf(rs->remote, sizeof rs->remote, "%s", cn->remote);
+        if (cn->is_tls) {
+            snprintf(rs->tls_version, sizeof rs->tls_version, "%s", cn->tls_version);
+            snprintf(rs->tls_cipher, sizeof rs->tls_cipher, "%s", cn->tls_cipher);
+            rs->tls_verify = cn->tls_verify;
+            rs->tls_ncerts = cn->tls_ncerts;
+            rs->tls_certs = cn->tls_certs ? strdup(cn->tls_certs) : NULL;
+        }
     }
     rs->t[HF_TIME_TOTAL] = since(t);
     release(t);

@@ -249,6 +249,19 @@ def garbage_status_line_8(t):
             curl_codes=(1, 8))
 
 
+@test(tags=("fast",))
+def verbose_escapes_control_bytes(t):
+    h, _ = _h(t)
+    r = t.run(["-v", h.url("/esc-header")])
+    t.eq(r.rc, 0, "exit code")
+    t.eq(r.out, b"ok", "body")
+    if t.is_curl:
+        return
+    t.check("\x1b" not in r.err and "\x07" not in r.err,
+            "no raw ESC or BEL reaches stderr")
+    t.match(r"X-Evil: a\\x1B\[2J\\x07b", r.err, "shown escaped")
+
+
 # ---------------------------------------------------------------- timeouts
 
 @test(tags=("fast", "vg"))

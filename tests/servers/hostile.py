@@ -331,6 +331,13 @@ def b_cl_list_conflict(srv, conn, req):
     return True                 # a client must not reuse it
 
 
+def b_esc_header(srv, conn, req):
+    # a header value with an ESC sequence (clear screen) and a BEL
+    send(conn.sock, response(200, [("X-Evil", "a\x1b[2J\x07b"),
+                                   ("Content-Length", "2")], b"ok"))
+    return True
+
+
 def b_cl_te(srv, conn, req):
     send(conn.sock, response(200, [("Content-Length", "5"),
                                    ("Transfer-Encoding", "chunked")],
@@ -533,6 +540,7 @@ BEHAVIOURS = [
     ("/cl-conflict", b_cl_conflict),
     ("/cl-list-conflict", b_cl_list_conflict),
     ("/cl-te", b_cl_te),
+    ("/esc-header", b_esc_header),
     ("/cl-negative", b_cl_negative),
     ("/cl-extra", b_cl_extra),
     ("/huge-headers", b_huge_headers),

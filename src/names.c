@@ -1,11 +1,10 @@
-/* dns.c -- from a host name to addresses.  For now: --resolve overrides,
- * numeric addresses, "localhost" (RFC 6761), then the system resolver.
- * The stub resolver of the DNS issue will take the last step's place. */
+/* names.c -- the names that need no DNS: --resolve overrides, numeric
+ * addresses and "localhost" (RFC 6761).  Every other name goes to the
+ * stub resolver (resolver.c). */
 #include "internal.h"
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <net/if.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,26 +203,15 @@ int names_resolve(hf_client *c, const url *u, hf_addr **out, size_t *n,
             rc = push(out, n, &a);
         goto done;
     }
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_family = c->family == 4 ? AF_INET : c->family == 6 ? AF_INET6 : AF_UNSPEC;
-    char port[8];
-    snprintf(port, sizeof port, "%d", u->port);
-    int g = getaddrinfo(u->host, port, &hints, &res);
-    if (g != 0) {
-        snprintf(err, errlen, "%s", g == EAI_NONAME ? "name not found"
-                 : g == EAI_MEMORY ? "out of memory" : gai_strerror(g));
-        return g == EAI_MEMORY ? HF_E_NOMEM : HF_E_RESOLVE;
+    /* RFC 6761 6.4: "invalid" names get a negative answer at once, with
+     * no query sent. */
+    if (strcmp(u->host, "invalid") == 0 ||
+        (hl > 8 && strcmp(u->host + hl - 8, ".invalid") == 0)) {
+        snprintf(err, errlen, "NXDOMAIN (the .invalid domain never resolves, "
+                 "RFC 6761 6.4; no query sent)");
+        return HF_E_RESOLVE;
     }
-    for (struct addrinfo *ai = res; ai && !rc; ai = ai->ai_next) {
-        if (ai->ai_addrlen > sizeof a.sa)
-            continue;
-        memset(&a, 0, sizeof a);
-        memcpy(&a.sa, ai->ai_addr, ai->ai_addrlen);
-        a.len = ai->ai_addrlen;
-        rc = push(out, n, &a);
-    }
-    freeaddrinfo(res);
+    return NAMES_ASK; /* a name for the resolver */
 done:
     if (rc) {
         free(*out);

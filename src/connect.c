@@ -1,0 +1,446 @@
+/* connect.c -- names, then happy eyeballs (RFC 8305), down to one socket. */
+#include "connect.h"
+#include "resolver.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct connector {
+    hf_client *c;
+    connect_cb cb;
+    uint64_t t0;
+    int port;
+    char host[300];
+    /* addresses not yet tried, per family, in the order they came */
+    hf_addr q6[RES_MAX_ADDRS * 2], q4[RES_MAX_ADDRS * 2];
+    size_t n6, n4, i6, i4;
+    int last_family;           /* family of the last attempt started */
+    attempt att[CONNECT_MAX_ATTEMPTS];
+    size_t natt;
+    size_t npending;
+    res_query *query;          /* in flight, or NULL */
+    int got6, got4;            /* that family's answer came */
+    int dns_done;
+    int started;               /* attempts have begun */
+    uint64_t tm_delay;         /* next-attempt timer (Connection Attempt Delay) */
+    uint64_t tm_resdelay;      /* waiting for AAAA after A (Resolution Delay) */
+    uint64_t tm_kick;          /* a 0 ms timer: report from the loop */
+    int dns_err;               /* the resolver's error when nothing came */
+    char dns_why[256];
+    int over;                  /* the callbacks have reported the end */
+};
+
+static void next_attempt(connector *k);
+
+static uint64_t since(const connector *k)
+{
+    return loop_now_ns() - k->t0;
+}
+
+static void logf_(connector *k, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void logf_(connector *k, const char *fmt, ...)
+{
+    if (!k->cb.log)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    k->cb.log(k->cb.arg, line);
+}
+
+static void stop_timers(connector *k)
+{
+    loop *lp = k->c->lp;
+    if (k->tm_delay)
+        loop_timer_cancel(lp, k->tm_delay);
+    if (k->tm_resdelay)
+        loop_timer_cancel(lp, k->tm_resdelay);
+    if (k->tm_kick)
+        loop_timer_cancel(lp, k->tm_kick);
+    k->tm_delay = k->tm_resdelay = k->tm_kick = 0;
+}
+
+/* The end without a winner: say why, once. */
+static void give_up(connector *k)
+{
+    if (k->over)
+        return;
+    k->over = 1;
+    stop_timers(k);
+    char msg[1024];
+    int err;
+    if (k->natt == 0) {
+        err = k->dns_err ? k->dns_err : HF_E_RESOLVE;
+        const char *why = k->dns_why[0] ? k->dns_why
+                        : "no address of the requested family";
+        size_t hl = strlen(k->host);
+        if (strncmp(why, k->host, hl) == 0 && why[hl] == ':' && why[hl + 1] == ' ')
+            why += hl + 2; /* the resolver named the host already */
+        snprintf(msg, sizeof msg, "resolve %s: %s", k->host, why);
+    } else {
+        const attempt *a = &k->att[k->natt - 1];
+        char e[96];
+        err = HF_E_CONNECT;
+        if (k->natt == 1)
+            snprintf(msg, sizeof msg, "connect to %s: %s", a->text,
+                     errno_text(a->err, e, sizeof e));
+        else
+            snprintf(msg, sizeof msg, "connect to %s port %d: all %zu attempts "
+                     "failed, the last to %s: %s", k->host, k->port, k->natt,
+                     a->text, errno_text(a->err, e, sizeof e));
+    }
+    k->cb.failed(k->cb.arg, err, msg);
+}
+
+/* Nothing pending, nothing left to try, no answer to wait for. */
+static void maybe_give_up(connector *k)
+{
+    if (!k->over && k->npending == 0 && k->i6 == k->n6 && k->i4 == k->n4 &&
+        k->dns_done)
+        give_up(k);
+}
+
+static void on_kick(loop *l, void *arg)
+{
+    (void)l;
+    connector *k = arg;
+    k->tm_kick = 0;
+    if (!k->started && (k->n6 || k->n4)) {
+        k->cb.resolved(k->cb.arg);
+        k->started = 1;
+        next_attempt(k);
+        return;
+    }
+    maybe_give_up(k);
+}
+
+static void win(connector *k, attempt *a)
+{
+    k->over = 1;
+    stop_timers(k);
+    a->end_ns = since(k);
+    int fd = a->fd;
+    a->fd = -1;
+    k->npending--;
+    for (size_t i = 0; i < k->natt; i++) /* the others lose */
+        if (k->att[i].fd >= 0) {
+            loop_unwatch(k->c->lp, k->att[i].fd);
+            close(k->att[i].fd);
+            k->att[i].fd = -1;
+            k->att[i].end_ns = since(k);
+            k->att[i].err = ECANCELED;
+            k->npending--;
+            logf_(k, "attempt to %s cancelled: %s won", k->att[i].text, a->text);
+        }
+    if (k->query) {
+        resolver_cancel(k->query);
+        k->query = NULL;
+    }
+    k->cb.connected(k->cb.arg, fd, a);
+}
+
+static void on_attempt(loop *l, int fd, int mask, void *arg)
+{
+    (void)mask;
+    connector *k = arg;
+    attempt *a = NULL;
+    for (size_t i = 0; i < k->natt; i++)
+        if (k->att[i].fd == fd)
+            a = &k->att[i];
+    loop_unwatch(l, fd);
+    if (!a)
+        return;
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+        err = errno;
+    if (err == 0) {
+        win(k, a);
+        return;
+    }
+    close(fd);
+    a->fd = -1;
+    a->err = err;
+    a->end_ns = since(k);
+    k->npending--;
+    char e[96];
+    logf_(k, "connect to %s failed: %s (%.2f ms)", a->text,
+          errno_text(err, e, sizeof e), (double)(a->end_ns - a->start_ns) / 1e6);
+    /* RFC 8305 5: a failure starts the next attempt at once */
+    next_attempt(k);
+}
+
+static void on_delay(loop *l, void *arg)
+{
+    (void)l;
+    connector *k = arg;
+    k->tm_delay = 0;
+    next_attempt(k);
+}
+
+/* The next address: families alternate, IPv6 first (RFC 8305 4). */
+static const hf_addr *pick(connector *k)
+{
+    int v6_left = k->i6 < k->n6, v4_left = k->i4 < k->n4;
+    if (v6_left && (!v4_left || k->last_family != AF_INET6)) {
+        k->last_family = AF_INET6;
+        return &k->q6[k->i6++];
+    }
+    if (v4_left) {
+        k->last_family = AF_INET;
+        return &k->q4[k->i4++];
+    }
+    return NULL;
+}
+
+static void next_attempt(connector *k)
+{
+    loop *lp = k->c->lp;
+    while (!k->over) {
+        if (k->natt == CONNECT_MAX_ATTEMPTS) {
+            k->i6 = k->n6;
+            k->i4 = k->n4;
+            return;
+        }
+        const hf_addr *ad = pick(k);
+        if (!ad) {
+            maybe_give_up(k);
+            return;
+        }
+        attempt *a = &k->att[k->natt++];
+        memset(a, 0, sizeof *a);
+        a->addr = *ad;
+        a->fd = -1;
+        addr_format((const struct sockaddr *)&ad->sa, a->text, sizeof a->text,
+                    NULL, 0, NULL);
+        a->start_ns = since(k);
+        logf_(k, "Trying %s (attempt %zu)...", a->text, k->natt);
+        int fd = socket(ad->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            a->err = errno;
+            a->end_ns = since(k);
+            continue;
+        }
+        if (connect(fd, (const struct sockaddr *)&ad->sa, ad->len) < 0 &&
+            errno != EINPROGRESS) {
+            char e[96];
+            a->err = errno;
+            a->end_ns = since(k);
+            close(fd);
+            logf_(k, "connect to %s failed: %s", a->text, errno_text(a->err, e, sizeof e));
+            continue;
+        }
+        /* in progress (or done at once): epoll says when it is writable */
+        if (loop_watch(lp, fd, LOOP_WRITE, on_attempt, k) != 0) {
+            close(fd);
+            a->err = ENOMEM;
+            a->end_ns = since(k);
+            continue;
+        }
+        a->fd = fd;
+        k->npending++;
+        if (k->tm_delay)
+            loop_timer_cancel(lp, k->tm_delay);
+        k->tm_delay = 0;
+        if (k->i6 < k->n6 || k->i4 < k->n4 || !k->dns_done)
+            k->tm_delay = loop_timer(lp, (uint64_t)k->c->he_delay_ms, on_delay, k);
+        return;
+    }
+}
+
+static void add_addrs(connector *k, int family, const struct sockaddr_storage *v,
+                      size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        hf_addr a;
+        memset(&a, 0, sizeof a);
+        a.sa = v[i];
+        if (family == AF_INET6) {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a.sa;
+            s6->sin6_port = htons((uint16_t)k->port);
+            a.len = sizeof *s6;
+            if (k->n6 < sizeof k->q6 / sizeof k->q6[0])
+                k->q6[k->n6++] = a;
+        } else {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&a.sa;
+            s4->sin_port = htons((uint16_t)k->port);
+            a.len = sizeof *s4;
+            if (k->n4 < sizeof k->q4 / sizeof k->q4[0])
+                k->q4[k->n4++] = a;
+        }
+    }
+}
+
+static void on_resdelay(loop *l, void *arg)
+{
+    (void)l;
+    connector *k = arg;
+    k->tm_resdelay = 0;
+    if (!k->started) {
+        logf_(k, "No AAAA answer within %d ms: connecting over IPv4",
+              RESOLUTION_DELAY_MS);
+        k->started = 1;
+        next_attempt(k);
+    }
+}
+
+static void on_answer(void *arg, const res_answer *ra)
+{
+    connector *k = arg;
+    int fam_ok = !k->c->family || (k->c->family == 4) == (ra->family == AF_INET);
+    if (ra->family == AF_INET6)
+        k->got6 = 1;
+    else
+        k->got4 = 1;
+    if (fam_ok)
+        add_addrs(k, ra->family, ra->addrs, ra->n);
+    k->cb.resolved(k->cb.arg);
+    if (!ra->n || !fam_ok)
+        return;
+    if (k->started) { /* more addresses for the attempts under way */
+        if (!k->npending && !k->tm_delay)
+            next_attempt(k);
+        return;
+    }
+    /* RFC 8305 3: start on AAAA at once; on A, wait a little for AAAA */
+    if (ra->family == AF_INET6 || k->got6 || k->c->family == 4) {
+        if (k->tm_resdelay) {
+            loop_timer_cancel(k->c->lp, k->tm_resdelay);
+            k->tm_resdelay = 0;
+        }
+        k->started = 1;
+        next_attempt(k);
+    } else if (!k->tm_resdelay) {
+        k->tm_resdelay = loop_timer(k->c->lp, RESOLUTION_DELAY_MS, on_resdelay, k);
+    }
+}
+
+static void on_dns_done(void *arg, int err, const char *why)
+{
+    connector *k = arg;
+    k->query = NULL; /* freed by the resolver */
+    k->dns_done = 1;
+    if (err) {
+        k->dns_err = err;
+        snprintf(k->dns_why, sizeof k->dns_why, "%s", why ? why : "failed");
+    }
+    if (!k->started && (k->n6 || k->n4)) {
+        if (k->tm_resdelay) {
+            loop_timer_cancel(k->c->lp, k->tm_resdelay);
+            k->tm_resdelay = 0;
+        }
+        k->started = 1;
+        next_attempt(k);
+    }
+    if (k->tm_delay && !(k->i6 < k->n6 || k->i4 < k->n4)) {
+        /* no more addresses will come: nothing to start later */
+        loop_timer_cancel(k->c->lp, k->tm_delay);
+        k->tm_delay = 0;
+    }
+    maybe_give_up(k);
+}
+
+static void on_dns_log(void *arg, const char *line)
+{
+    connector *k = arg;
+    if (k->cb.log)
+        k->cb.log(k->cb.arg, line);
+}
+
+int connector_start(hf_client *c, const url *u, uint64_t t0,
+                    const connect_cb *cb, connector **out)
+{
+    connector *k = calloc(1, sizeof *k);
+    if (!k)
+        return HF_E_NOMEM;
+    k->c = c;
+    k->cb = *cb;
+    k->t0 = t0;
+    k->port = u->port;
+    snprintf(k->host, sizeof k->host, "%s", u->host);
+    for (size_t i = 0; i < CONNECT_MAX_ATTEMPTS; i++)
+        k->att[i].fd = -1;
+    *out = k;
+
+    hf_addr *v = NULL;
+    size_t n = 0;
+    char why[256] = "";
+    int rc = names_resolve(c, u, &v, &n, why, sizeof why);
+    if (rc == NAMES_ASK) {
+        resolver *r = client_resolver(c);
+        if (!r) {
+            free(k);
+            *out = NULL;
+            return HF_E_NOMEM;
+        }
+        static const res_callbacks rcb0;
+        res_callbacks rcb = rcb0;
+        rcb.answer = on_answer;
+        rcb.done = on_dns_done;
+        rcb.log = on_dns_log;
+        rcb.arg = k;
+        int fam = c->family == 4 ? AF_INET : c->family == 6 ? AF_INET6 : AF_UNSPEC;
+        rc = resolver_start(r, u->host, fam, &rcb, &k->query);
+        if (rc == HF_E_NOMEM) {
+            free(k);
+            *out = NULL;
+            return rc;
+        }
+        if (rc) { /* a name that cannot be asked: report from the loop */
+            k->dns_done = 1;
+            k->dns_err = rc;
+            snprintf(k->dns_why, sizeof k->dns_why, "not a name that can be looked up");
+        } else {
+            return 0;
+        }
+    } else if (rc) {
+        k->dns_err = rc;
+        snprintf(k->dns_why, sizeof k->dns_why, "%s", why);
+        k->dns_done = 1;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            int fam = v[i].sa.ss_family;
+            hf_addr *q = fam == AF_INET6 ? k->q6 : k->q4;
+            size_t *qn = fam == AF_INET6 ? &k->n6 : &k->n4;
+            if (*qn < RES_MAX_ADDRS * 2)
+                q[(*qn)++] = v[i];
+        }
+        free(v);
+        k->dns_done = 1;
+    }
+    /* known at once (or failed at once): go on from the loop */
+    k->tm_kick = loop_timer(c->lp, 0, on_kick, k);
+    if (!k->tm_kick) {
+        free(k);
+        *out = NULL;
+        return HF_E_NOMEM;
+    }
+    return 0;
+}
+
+void connector_free(connector *k)
+{
+    if (!k)
+        return;
+    stop_timers(k);
+    if (k->query)
+        resolver_cancel(k->query);
+    for (size_t i = 0; i < k->natt; i++)
+        if (k->att[i].fd >= 0) {
+            loop_unwatch(k->c->lp, k->att[i].fd);
+            close(k->att[i].fd);
+        }
+    free(k);
+}
+
+const attempt *connector_attempts(const connector *k, size_t *n)
+{
+    *n = k ? k->natt : 0;
+    return k ? k->att : NULL;
+}
