@@ -269,6 +269,98 @@ HF_EXTERN long hf_response_ssl_verify_result(const hf_response *resp);
 HF_EXTERN int hf_response_num_certs(const hf_response *resp);
 HF_EXTERN const char *hf_response_certs(const hf_response *resp);
 
+/* ---- the trace: what happened, step by step --------------------------- */
+
+/* Every transfer records events with CLOCK_MONOTONIC timestamps; so does
+ * every connection, until it is closed (which may be after the transfer
+ * that used it last: see hf_client_set_event_fn). */
+typedef enum hf_ev {
+    HF_EV_QUEUED = 0,        /* the transfer began; detail: method and URL */
+    HF_EV_REUSED,            /* an idle connection is reused: no DNS, TCP
+                              * or TLS step for this transfer */
+    HF_EV_DNS_START,         /* detail: the name */
+    HF_EV_DNS_ANSWER,        /* one family's answer: peer = the server asked
+                              * ("" for cache / hosts / system), detail =
+                              * "A 127.0.0.1 ttl=300 ..." with the source,
+                              * transport and CNAME chain; value = the
+                              * query's duration in ns */
+    HF_EV_DNS_END,           /* value = addresses found */
+    HF_EV_CONNECT_START,     /* an attempt (SYN): peer; value = attempt # */
+    HF_EV_CONNECT_FAILED,    /* peer; value = errno; detail = the cause */
+    HF_EV_TCP_ESTABLISHED,   /* SYN-ACK seen, ACK sent: peer, local, tcp */
+    HF_EV_TLS_START,         /* ClientHello: detail = SNI and ALPN */
+    HF_EV_TLS_END,           /* Finished: detail = version, cipher, group,
+                              * ALPN, resumed, verification */
+    HF_EV_REQUEST_HEAD,      /* the request head sent; value = bytes */
+    HF_EV_REQUEST_BODY,      /* the request body sent; value = bytes */
+    HF_EV_FIRST_BYTE,        /* the first response byte */
+    HF_EV_RESPONSE_HEAD,     /* a response head (1xx too); value = status,
+                              * detail = the status line */
+    HF_EV_RESPONSE_BODY,     /* the body is complete; value = bytes */
+    HF_EV_POOLED,            /* the connection went back to the pool */
+    HF_EV_FIN_SENT,          /* hflow sent FIN (shutdown of its side) */
+    HF_EV_FIN_RECEIVED,      /* the server's FIN (end of stream) arrived */
+    HF_EV_RST_SENT,          /* hflow closed with unread data: RST */
+    HF_EV_RST_RECEIVED,      /* the server reset the connection */
+    HF_EV_CLOSED,            /* the socket is closed: closed_by, detail =
+                              * the reason, tcp = TCP_INFO at the end */
+    HF_EV_ERROR,             /* value = hf_err, detail = the message */
+    HF_EV_DONE,              /* the transfer is over */
+    HF_EV__COUNT
+} hf_ev;
+
+/* Who closed the connection first (and so holds TIME_WAIT). */
+enum { HF_CLOSED_UNKNOWN = 0, HF_CLOSED_BY_CLIENT, HF_CLOSED_BY_SERVER,
+       HF_CLOSED_BY_RESET };
+
+/* The kernel's view of the connection (TCP_INFO), when valid. */
+typedef struct hf_tcp_info {
+    int valid;
+    uint32_t rtt_us, rttvar_us;      /* smoothed RTT and its variance */
+    uint32_t snd_mss, rcv_mss;       /* MSS each way */
+    uint32_t retrans;                /* retransmitted segments in all */
+    uint64_t bytes_acked, bytes_received;
+    uint64_t delivery_rate;          /* bytes per second */
+} hf_tcp_info;
+
+typedef struct hf_event {
+    hf_ev type;
+    uint64_t t_ns;         /* since the transfer was queued (for events of
+                            * a connection after its last transfer: since
+                            * that transfer was queued) */
+    uint64_t mono_ns;      /* CLOCK_MONOTONIC, absolute */
+    long transfer;         /* the transfer's number in its client, from 0 */
+    long conn;             /* connection number (#N), or -1 */
+    const char *peer;      /* "" when none */
+    const char *local;     /* "" when none */
+    const char *detail;    /* "" when none */
+    int64_t value;         /* by type, above */
+    int closed_by;         /* HF_CLOSED_* (HF_EV_CLOSED) */
+    hf_tcp_info tcp;       /* HF_EV_TCP_ESTABLISHED, HF_EV_CLOSED */
+} hf_event;
+
+typedef struct hf_trace hf_trace;
+/* The events of one transfer, up to its end (the connection's fate at
+ * that moment included).  Owned by the response. */
+HF_EXTERN const hf_trace *hf_response_trace(const hf_response *resp);
+HF_EXTERN size_t hf_trace_count(const hf_trace *tr);
+/* Event i (0 = first).  Strings stay valid while the trace lives.
+ * Returns 0, or -1 past the end. */
+HF_EXTERN int hf_trace_event(const hf_trace *tr, size_t i, hf_event *out);
+/* "dns_answer" for HF_EV_DNS_ANSWER, ...; "?" when unknown. */
+HF_EXTERN const char *hf_ev_name(hf_ev type);
+
+/* Every event of every transfer and connection of the client, as it is
+ * recorded (connection teardown after the last transfer included).  The
+ * event is borrowed for the call.  Do not call into the client from it. */
+typedef void hf_event_fn(void *arg, const hf_event *ev);
+HF_EXTERN hf_err hf_client_set_event_fn(hf_client *c, hf_event_fn *fn,
+                                        void *arg);
+/* Close the idle connections now (hflow sends FIN and waits up to
+ * wait_ms for the servers' FIN, so the teardown is seen whole).
+ * hf_client_free does this with 100 ms. */
+HF_EXTERN void hf_client_close_idle(hf_client *c, long wait_ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,10 +1,12 @@
 /* conn.c -- TCP connections and the client's pool of idle ones. */
 #include "internal.h"
+#include "trace.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 /* ---- the bottom layer: the plain socket ------------------------------- */
@@ -130,22 +132,195 @@ void conn_push(conn *cn, filter *f)
     cn->top = f;
 }
 
-void conn_close(hf_client *c, conn *cn)
+/* ---- teardown: FIN and ACK each way, and who closed first ------------- */
+
+#define CLOSE_WAIT_MS 200       /* for the other side's FIN */
+
+void conn_emit(hf_client *c, conn *cn, hf_ev type, const ev_args *a)
 {
-    if (!cn)
-        return;
-    if (cn->top) {
-        cn->top->ops->shutdown(cn->top);
+    trace_emit(c, cn->tr, cn->t0, cn->xfer, cn->id, type, a);
+}
+
+static void conn_free(hf_client *c, conn *cn)
+{
+    if (cn->top)
         cn->top->ops->destroy(cn->top);
-    }
     if (cn->fd >= 0) {
         loop_unwatch(c->lp, cn->fd);
         close(cn->fd);
     }
+    if (cn->tm_close)
+        loop_timer_cancel(c->lp, cn->tm_close);
     free(cn->rbuf);
     free(cn->key);
     free(cn->tls_certs);
     free(cn);
+}
+
+static void unlink_closing(hf_client *c, conn *cn)
+{
+    for (conn **pp = &c->closing; *pp; pp = &(*pp)->next)
+        if (*pp == cn) {
+            *pp = cn->next;
+            cn->next = NULL;
+            return;
+        }
+}
+
+/* The socket goes: TCP_INFO at the end, the last FIN (or RST) noted. */
+static void finalize(hf_client *c, conn *cn, int closed_by, const char *reason)
+{
+    hf_tcp_info ti;
+    trace_tcp_info(cn->fd, &ti);
+    int pending = 0;
+    if (ioctl(cn->fd, FIONREAD, &pending) != 0)
+        pending = 0;
+    if (!cn->fin_sent && !cn->rst_received) {
+        /* close() sends our FIN now, or a RST when unread bytes remain */
+        ev_args a = {0};
+        a.peer = cn->remote;
+        a.local = cn->local;
+        if (pending > 0)
+            a.detail = "unread bytes in the receive buffer";
+        conn_emit(c, cn, pending > 0 ? HF_EV_RST_SENT : HF_EV_FIN_SENT, &a);
+        if (closed_by == HF_CLOSED_BY_CLIENT && pending > 0)
+            closed_by = HF_CLOSED_BY_RESET;
+    }
+    loop_unwatch(c->lp, cn->fd);
+    close(cn->fd);
+    cn->fd = -1;
+    ev_args a = {0};
+    a.peer = cn->remote;
+    a.local = cn->local;
+    a.detail = reason;
+    a.closed_by = closed_by;
+    a.tcp = &ti;
+    conn_emit(c, cn, HF_EV_CLOSED, &a);
+    conn_free(c, cn);
+}
+
+void conn_saw_fin(hf_client *c, conn *cn)
+{
+    if (cn->fin_received)
+        return;
+    cn->fin_received = 1;
+    ev_args a = {0};
+    a.peer = cn->remote;
+    conn_emit(c, cn, HF_EV_FIN_RECEIVED, &a);
+}
+
+void conn_saw_rst(hf_client *c, conn *cn)
+{
+    if (cn->rst_received)
+        return;
+    cn->rst_received = 1;
+    ev_args a = {0};
+    a.peer = cn->remote;
+    conn_emit(c, cn, HF_EV_RST_RECEIVED, &a);
+}
+
+/* Our FIN, after the TLS close_notify. */
+static void send_fin(hf_client *c, conn *cn)
+{
+    cn->top->ops->shutdown(cn->top);
+    shutdown(cn->fd, SHUT_WR);
+    cn->fin_sent = 1;
+    ev_args a = {0};
+    a.peer = cn->remote;
+    a.local = cn->local;
+    conn_emit(c, cn, HF_EV_FIN_SENT, &a);
+}
+
+static void closing_done(hf_client *c, conn *cn)
+{
+    unlink_closing(c, cn);
+    if (cn->rst_received)
+        finalize(c, cn, HF_CLOSED_BY_RESET, cn->reason);
+    else
+        finalize(c, cn, cn->server_first ? HF_CLOSED_BY_SERVER
+                                         : HF_CLOSED_BY_CLIENT, cn->reason);
+}
+
+/* Waiting for the server's FIN: read and drop until the end. */
+static void on_closing_event(loop *l, int fd, int mask, void *arg)
+{
+    (void)l;
+    (void)mask;
+    conn *cn = arg;
+    hf_client *c = cn->client;
+    char b[4096];
+    for (;;) {
+        ssize_t n = recv(fd, b, sizeof b, 0);
+        if (n > 0)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            conn_saw_rst(c, cn);
+        else
+            conn_saw_fin(c, cn);
+        break;
+    }
+    if (!cn->fin_sent && !cn->rst_received)
+        send_fin(c, cn);    /* the server closed first: our FIN follows */
+    closing_done(c, cn);
+}
+
+static void on_closing_timeout(loop *l, void *arg)
+{
+    (void)l;
+    conn *cn = arg;
+    hf_client *c = cn->client;
+    cn->tm_close = 0;
+    if (!cn->fin_sent) { /* the server did not close: hflow does */
+        cn->server_first = 0;
+        send_fin(c, cn);
+        cn->tm_close = loop_timer(c->lp, CLOSE_WAIT_MS, on_closing_timeout, cn);
+        if (cn->tm_close)
+            return;
+    }
+    closing_done(c, cn);
+}
+
+void conn_close(hf_client *c, conn *cn, int how, const char *reason)
+{
+    if (!cn)
+        return;
+    cn->client = c;
+    snprintf(cn->reason, sizeof cn->reason, "%s", reason ? reason : "");
+    if (cn->fd < 0) {
+        conn_free(c, cn);
+        return;
+    }
+    if (cn->rst_received) {
+        finalize(c, cn, HF_CLOSED_BY_RESET, cn->reason);
+        return;
+    }
+    if (cn->fin_received) { /* the server's FIN came first */
+        send_fin(c, cn);
+        finalize(c, cn, HF_CLOSED_BY_SERVER, cn->reason);
+        return;
+    }
+    if (how == CONN_ABORT) {
+        finalize(c, cn, HF_CLOSED_BY_CLIENT, cn->reason);
+        return;
+    }
+    /* wait (bounded) for the server's FIN; hflow sends its own first
+     * unless the server said it would close */
+    cn->server_first = how == CONN_AFTER_SERVER;
+    if (!cn->server_first)
+        send_fin(c, cn);
+    cn->tm_close = loop_timer(c->lp, CLOSE_WAIT_MS, on_closing_timeout, cn);
+    if (!cn->tm_close ||
+        loop_watch(c->lp, cn->fd, LOOP_READ, on_closing_event, cn) != 0) {
+        finalize(c, cn, cn->server_first ? HF_CLOSED_BY_SERVER
+                                         : HF_CLOSED_BY_CLIENT, cn->reason);
+        return;
+    }
+    cn->next = c->closing;
+    c->closing = cn;
 }
 
 /* A pooled connection is usable when the server has neither closed it nor
@@ -183,7 +358,9 @@ static void on_idle_event(loop *l, int fd, int mask, void *arg)
     if (still_open(cn))
         return; /* e.g. a TLS 1.3 session ticket, read and kept */
     unlink_idle(c, cn);
-    conn_close(c, cn);
+    if (!cn->rst_received)
+        conn_saw_fin(c, cn);
+    conn_close(c, cn, CONN_AFTER_SERVER, "the server closed the idle connection");
 }
 
 conn *pool_take(hf_client *c, const char *key, int check)
@@ -199,7 +376,7 @@ conn *pool_take(hf_client *c, const char *key, int check)
          * may be retried safely on a fresh connection (RFC 9112 9.3.1)
          * when the connection was idle for under a second. */
         if ((check || now - cn->idle_since > 1000000000u) && !still_open(cn)) {
-            conn_close(c, cn);
+            conn_close(c, cn, CONN_AFTER_SERVER, "closed while idle");
             return pool_take(c, key, check);
         }
         return cn;
@@ -213,27 +390,48 @@ void pool_put(hf_client *c, conn *cn)
     cn->client = c;
     cn->idle_since = loop_now_ns();
     if (loop_watch(c->lp, cn->fd, LOOP_READ, on_idle_event, cn) != 0) {
-        conn_close(c, cn);
+        conn_close(c, cn, CONN_ABORT, "out of memory");
         return;
     }
+    ev_args a = {0};
+    a.peer = cn->remote;
+    a.local = cn->local;
+    conn_emit(c, cn, HF_EV_POOLED, &a);
+    cn->tr = NULL; /* the transfer is over: later events go to the client */
     cn->next = c->idle;
     c->idle = cn;
     if (++c->nidle > POOL_MAX_IDLE) { /* drop the oldest */
         conn **pp = &c->idle;
         while ((*pp)->next)
             pp = &(*pp)->next;
-        conn_close(c, *pp);
+        conn *old = *pp;
         *pp = NULL;
         c->nidle--;
+        conn_close(c, old, CONN_NOW, "the pool is full");
     }
 }
 
-void pool_clear(hf_client *c)
+void hf_client_close_idle(hf_client *c, long wait_ms)
 {
+    if (!c)
+        return;
     while (c->idle) {
-        conn *n = c->idle->next;
-        conn_close(c, c->idle);
-        c->idle = n;
+        conn *cn = c->idle;
+        c->idle = cn->next;
+        cn->next = NULL;
+        c->nidle--;
+        conn_close(c, cn, CONN_NOW, "the client closed its idle connections");
     }
-    c->nidle = 0;
+    /* let the servers' FINs arrive, so the teardown is seen whole */
+    uint64_t end = loop_now_ns() + (uint64_t)(wait_ms > 0 ? wait_ms : 0) * 1000000u;
+    while (c->closing) {
+        uint64_t now = loop_now_ns();
+        if (now >= end)
+            break;
+        loop_once(c->lp, (int)((end - now + 999999) / 1000000));
+    }
+    while (c->closing) {
+        conn *cn = c->closing;
+        closing_done(c, cn);
+    }
 }

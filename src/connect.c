@@ -54,6 +54,18 @@ static void logf_(connector *k, const char *fmt, ...)
     k->cb.log(k->cb.arg, line);
 }
 
+static void emit(connector *k, hf_ev type, const char *peer,
+                 const char *detail, int64_t value)
+{
+    if (!k->cb.event)
+        return;
+    ev_args a = {0};
+    a.peer = peer;
+    a.detail = detail;
+    a.value = value;
+    k->cb.event(k->cb.arg, type, &a);
+}
+
 static void stop_timers(connector *k)
 {
     loop *lp = k->c->lp;
@@ -172,6 +184,7 @@ static void on_attempt(loop *l, int fd, int mask, void *arg)
     char e[96];
     logf_(k, "connect to %s failed: %s (%.2f ms)", a->text,
           errno_text(err, e, sizeof e), (double)(a->end_ns - a->start_ns) / 1e6);
+    emit(k, HF_EV_CONNECT_FAILED, a->text, e, err);
     /* RFC 8305 5: a failure starts the next attempt at once */
     next_attempt(k);
 }
@@ -221,6 +234,7 @@ static void next_attempt(connector *k)
                     NULL, 0, NULL);
         a->start_ns = since(k);
         logf_(k, "Trying %s (attempt %zu)...", a->text, k->natt);
+        emit(k, HF_EV_CONNECT_START, a->text, NULL, (int64_t)k->natt);
         int fd = socket(ad->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             a->err = errno;
@@ -234,6 +248,7 @@ static void next_attempt(connector *k)
             a->end_ns = since(k);
             close(fd);
             logf_(k, "connect to %s failed: %s", a->text, errno_text(a->err, e, sizeof e));
+            emit(k, HF_EV_CONNECT_FAILED, a->text, e, a->err);
             continue;
         }
         /* in progress (or done at once): epoll says when it is writable */
@@ -300,6 +315,25 @@ static void on_answer(void *arg, const res_answer *ra)
         k->got4 = 1;
     if (fam_ok)
         add_addrs(k, ra->family, ra->addrs, ra->n);
+    {
+        static const char *const src[] = {"dns", "cache", "hosts file", "system"};
+        char d[1024];
+        int o = snprintf(d, sizeof d, "%s", ra->family == AF_INET6 ? "AAAA" : "A");
+        for (size_t i = 0; i < ra->n && o > 0 && (size_t)o < sizeof d - 64; i++) {
+            char ip[64];
+            addr_format((const struct sockaddr *)&ra->addrs[i], ip, sizeof ip,
+                        ip, sizeof ip, NULL);
+            o += snprintf(d + o, sizeof d - (size_t)o, " %s", ip);
+        }
+        if (!ra->n && o > 0)
+            o += snprintf(d + o, sizeof d - (size_t)o, " none");
+        if (o > 0 && (size_t)o < sizeof d)
+            snprintf(d + o, sizeof d - (size_t)o, " ttl=%u from=%s%s%s%s",
+                     ra->ttl, ra->source >= 0 && ra->source < 4 ? src[ra->source] : "?",
+                     ra->source == RES_FROM_DNS ? (ra->tcp ? " tcp" : " udp") : "",
+                     ra->cname_chain[0] ? " cname=" : "", ra->cname_chain);
+        emit(k, HF_EV_DNS_ANSWER, ra->server, d, (int64_t)ra->elapsed_ns);
+    }
     k->cb.resolved(k->cb.arg);
     if (!ra->n || !fam_ok)
         return;
@@ -326,6 +360,7 @@ static void on_dns_done(void *arg, int err, const char *why)
     connector *k = arg;
     k->query = NULL; /* freed by the resolver */
     k->dns_done = 1;
+    emit(k, HF_EV_DNS_END, NULL, err ? why : NULL, (int64_t)(k->n6 + k->n4));
     if (err) {
         k->dns_err = err;
         snprintf(k->dns_why, sizeof k->dns_why, "%s", why ? why : "failed");
@@ -386,6 +421,7 @@ int connector_start(hf_client *c, const url *u, uint64_t t0,
         rcb.log = on_dns_log;
         rcb.arg = k;
         int fam = c->family == 4 ? AF_INET : c->family == 6 ? AF_INET6 : AF_UNSPEC;
+        emit(k, HF_EV_DNS_START, NULL, u->host, 0);
         rc = resolver_start(r, u->host, fam, &rcb, &k->query);
         if (rc == HF_E_NOMEM) {
             free(k);

@@ -33,6 +33,8 @@ typedef struct connect_cb {
     void (*failed)(void *arg, int err, const char *msg);
     /* a line for -v */
     void (*log)(void *arg, const char *line);
+    /* a trace event (DNS and connection attempts) */
+    void (*event)(void *arg, hf_ev type, const ev_args *a);
     void *arg;
 } connect_cb;
 

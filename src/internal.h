@@ -5,6 +5,7 @@
 #include "hflow.h"
 #include "buf.h"
 #include "filter.h"
+#include "trace.h"
 #include "loop.h"
 #include "url.h"
 #include <netinet/in.h>
@@ -46,7 +47,14 @@ typedef struct conn {
     int remote_port;
     char *rbuf;              /* CONN_RBUF bytes */
     size_t rlen;             /* bytes held in rbuf */
-    struct conn *next;       /* idle list */
+    struct conn *next;       /* idle or closing list */
+    struct hf_trace *tr;     /* the trace of the transfer using it, or NULL */
+    long xfer;               /* that transfer's number */
+    uint64_t t0;             /* and when it was queued */
+    int fin_received, rst_received, fin_sent;
+    int server_first;        /* waiting for the server's FIN before ours */
+    uint64_t tm_close;       /* the wait for the other FIN */
+    char reason[96];         /* why it closes */
     struct hf_client *client;  /* owner, while idle */
     uint64_t idle_since;     /* when it went back to the pool */
 } conn;
@@ -65,6 +73,10 @@ struct hf_client {
     char *resolv_conf, *hosts_file;
     int dns_system;          /* --dns system */
     long he_delay_ms;        /* happy eyeballs attempt delay (200) */
+    hf_event_fn *event_fn;   /* every event, as it happens */
+    void *event_arg;
+    long next_transfer;      /* numbers the transfers */
+    struct conn *closing;    /* connections waiting for the server's FIN */
     int nidle;
 };
 
@@ -114,6 +126,7 @@ struct hf_response {
     size_t nhdrs;
     char *hstore;            /* names and values, NUL-terminated */
     buf body;                /* without a sink */
+    struct hf_trace trace;   /* the events of the transfer */
     hf_err err;
     char *errmsg;
     char *url;
@@ -152,10 +165,21 @@ filter *sock_filter_new(int fd);
 /* strerror(err), lower-cased for use inside a sentence; returns out. */
 const char *errno_text(int err, char *out, size_t n);
 void conn_push(conn *cn, filter *f);
-void conn_close(hf_client *c, conn *cn);
+/* How a connection closes: CONN_NOW hflow sends FIN first (and waits,
+ * bounded, for the server's); CONN_AFTER_SERVER the server said it closes
+ * (Connection: close), so its FIN is awaited first; CONN_ABORT at once
+ * (an error: a RST when unread bytes remain).  A FIN or RST already seen
+ * from the server decides by itself.  Events go to the connection's
+ * transfer (if any) and to the client's event callback. */
+enum { CONN_NOW = 0, CONN_AFTER_SERVER, CONN_ABORT };
+void conn_close(hf_client *c, conn *cn, int how, const char *reason);
+/* The server's FIN / RST was seen (events recorded once). */
+void conn_saw_fin(hf_client *c, conn *cn);
+void conn_saw_rst(hf_client *c, conn *cn);
+struct ev_args;
+void conn_emit(hf_client *c, conn *cn, hf_ev type, const struct ev_args *a);
 /* An idle connection for key that the server has not closed, or NULL;
  * check: always ask the kernel (for requests that cannot be retried). */
 conn *pool_take(hf_client *c, const char *key, int check);
 void pool_put(hf_client *c, conn *cn);
-void pool_clear(hf_client *c);
 #endif

@@ -26,7 +26,7 @@ void hf_client_free(hf_client *c)
 {
     if (!c)
         return;
-    pool_clear(c);
+    hf_client_close_idle(c, 100);
     tls_client_free(c->tls);
     resolver_free(c->res);
     free(c->dns_servers);
@@ -139,6 +139,15 @@ hf_err hf_client_set_dns_system(hf_client *c, int on)
         return HF_E_BAD_FUNCTION_ARG;
     c->dns_system = !!on;
     return resolver_sync(c);
+}
+
+hf_err hf_client_set_event_fn(hf_client *c, hf_event_fn *fn, void *arg)
+{
+    if (!c)
+        return HF_E_BAD_FUNCTION_ARG;
+    c->event_fn = fn;
+    c->event_arg = arg;
+    return HF_OK;
 }
 
 hf_err hf_client_set_happy_eyeballs_ms(hf_client *c, long ms)
@@ -488,6 +497,7 @@ void hf_response_free(hf_response *resp)
     free(resp->hdrs);
     free(resp->hstore);
     buf_free(&resp->body);
+    trace_free(&resp->trace);
     free(resp->errmsg);
     free(resp->url);
     free(resp->tls_certs);
@@ -612,6 +622,11 @@ const char *hf_response_local_addr(const hf_response *resp)
 const char *hf_response_remote_addr(const hf_response *resp)
 {
     return resp ? resp->remote : "";
+}
+
+const hf_trace *hf_response_trace(const hf_response *resp)
+{
+    return resp ? &resp->trace : NULL;
 }
 
 uint64_t hf_response_time_ns(const hf_response *resp, hf_time t)

@@ -101,6 +101,21 @@ typedef struct cache {
 
 enum { FS_OFF = 0, FS_WAIT, FS_DATA, FS_EMPTY, FS_FAIL };
 
+struct fam;
+
+/* A UDP socket connect()ed to one server.  The A and AAAA queries of a
+ * lookup's first try share one (as glibc's do): one random source port per
+ * lookup, one random ID per query; retries and CNAME follow-ups get their
+ * own.  Freed when no query uses it (and its read handler is not running). */
+typedef struct usock {
+    int fd;
+    int srv;
+    int n;                       /* queries using it */
+    int busy;                    /* inside udp_ev */
+    struct fam *f[2];
+    struct res_query *q;
+} usock;
+
 typedef struct fam {
     struct res_query *q;
     int af;
@@ -115,7 +130,8 @@ typedef struct fam {
     int hops;
     uint32_t ttl;                /* min TTL of the records used */
     int try_idx, ntries, srv0, srv;
-    int fd;
+    usock *us;                   /* UDP */
+    int fd;                      /* TCP */
     int tcp;                     /* 0 UDP; 1 connecting, 2 writing, 3 reading */
     int no_edns;
     uint16_t id;
@@ -159,6 +175,7 @@ struct res_query {
     char cand[DNS_MAX_TEXT + 1];
     char tried[512];             /* "a.b.test, a" */
     uint64_t kick;
+    usock *share;                /* the socket the next family may join */
     sysjob *job;
     fam f[2];                    /* [0] A, [1] AAAA */
 };
@@ -782,9 +799,33 @@ static void leave(resolver *r)
         really_free(r);
 }
 
+static void us_free(usock *u)
+{
+    if (u->q->share == u)
+        u->q->share = NULL;
+    loop_unwatch(u->q->r->l, u->fd);
+    close(u->fd);
+    free(u);
+}
+
+static void us_detach(fam *f)
+{
+    usock *u = f->us;
+    f->us = NULL;
+    for (int i = 0; i < 2; i++)
+        if (u->f[i] == f) {
+            u->f[i] = NULL;
+            u->n--;
+        }
+    if (!u->n && !u->busy)
+        us_free(u);
+}
+
 static void fam_close(fam *f)
 {
     loop *l = f->q->r->l;
+    if (f->us)
+        us_detach(f);
     if (f->fd >= 0) {
         loop_unwatch(l, f->fd);
         close(f->fd);
@@ -981,15 +1022,39 @@ static int udp_send(fam *f)
     res_query *q = f->q;
     resolver *r = q->r;
     const srv *s = &r->srv[f->srv];
-    int fd = socket(s->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(f->cause, sizeof f->cause, "cannot make a socket for %s: %s",
-                 s->text, strerror(errno));
-        return -1;
+    usock *u = q->share;
+    if (!u || u->srv != f->srv || u->n != 1) {
+        u = calloc(1, sizeof *u);
+        if (!u) {
+            snprintf(f->cause, sizeof f->cause, "out of memory");
+            return -1;
+        }
+        u->q = q;
+        u->srv = f->srv;
+        u->fd = socket(s->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (u->fd < 0) {
+            snprintf(f->cause, sizeof f->cause, "cannot make a socket for %s: %s",
+                     s->text, strerror(errno));
+            free(u);
+            return -1;
+        }
+        if (connect(u->fd, (const struct sockaddr *)&s->sa, s->len) < 0 ||
+            loop_watch(r->l, u->fd, LOOP_READ, udp_ev, u)) {
+            snprintf(f->cause, sizeof f->cause, "cannot connect to %s: %s",
+                     s->text, strerror(errno));
+            close(u->fd);
+            free(u);
+            return -1;
+        }
+        if (q->share == NULL && q->family == AF_UNSPEC)
+            q->share = u;
+    } else {
+        q->share = NULL;            /* two queries at most */
     }
-    f->fd = fd;
-    if (connect(fd, (const struct sockaddr *)&s->sa, s->len) < 0 ||
-        send(fd, f->qbuf + 2, (size_t)f->qlen, 0) < 0) {
+    u->f[u->f[0] ? 1 : 0] = f;
+    u->n++;
+    f->us = u;
+    if (send(u->fd, f->qbuf + 2, (size_t)f->qlen, 0) < 0) {
         snprintf(f->cause, sizeof f->cause, "cannot send to %s: %s",
                  s->text, strerror(errno));
         return -1;
@@ -999,7 +1064,7 @@ static int udp_send(fam *f)
     f->t_sent = loop_now_ns();
     if (!f->t_first)
         f->t_first = f->t_sent;
-    if (loop_watch(r->l, fd, LOOP_READ, udp_ev, f) || arm_timer(f)) {
+    if (arm_timer(f)) {
         snprintf(f->cause, sizeof f->cause, "out of memory");
         return -1;
     }
@@ -1272,32 +1337,42 @@ static void handle_answer(fam *f, const dns_msg *m)
     f->st = FS_EMPTY;
 }
 
-/* A datagram or TCP message: 1 if it answers f's query (then handled). */
-static int take_message(fam *f, const uint8_t *p, size_t n, int tcp)
+/* A datagram or TCP message for the queries in fs[0..nf): 1 if it answers
+ * one of them (then handled), 0 if it is ignored. */
+static int take_message(fam **fs, int nf, const uint8_t *p, size_t n, int tcp)
 {
-    res_query *q = f->q;
+    res_query *q = fs[0]->q;
     resolver *r = q->r;
-    const srv *s = &r->srv[f->srv];
+    const srv *s = &r->srv[fs[0]->srv];
     dns_msg *m = r->msg;
     const char *why = NULL;
+    fam *f = NULL;
     if (n == 0) {
         why = "empty datagram";
     } else {
         int rc = dns_decode(p, n, m);
         if (rc < 0) {
-            if (n >= 2 && (uint16_t)(p[0] << 8 | p[1]) == f->id)
-                snprintf(f->cause, sizeof f->cause, "malformed answer from %s%s",
-                         s->text, tcp ? " over TCP" : "");
+            for (int i = 0; i < nf; i++)
+                if (n >= 2 && (uint16_t)(p[0] << 8 | p[1]) == fs[i]->id)
+                    snprintf(fs[i]->cause, sizeof fs[i]->cause,
+                             "malformed answer from %s%s", s->text,
+                             tcp ? " over TCP" : "");
             why = rc == DNS_ERR_NAME ? "malformed (bad name)" :
                   rc == DNS_ERR_SHORT ? "malformed (cut short)" :
                   "malformed (bad format)";
-        } else if (m->id != f->id) {
+        } else {
             why = "wrong id";
-        } else if (m->qtype != f->qtype || !dns_name_eq(m->qname, f->asked)) {
-            why = "wrong question";
+            for (int i = 0; i < nf && !f; i++) {
+                if (m->id != fs[i]->id)
+                    continue;
+                if (m->qtype == fs[i]->qtype && dns_name_eq(m->qname, fs[i]->asked))
+                    f = fs[i];
+                else
+                    why = "wrong question";
+            }
         }
     }
-    if (why) {
+    if (!f) {
         r->st.ignored++;
         qlog(q, "DNS: ignored a %s from %s (%zu bytes): %s",
              tcp ? "TCP message" : "datagram", s->text, n, why);
@@ -1311,29 +1386,40 @@ static void udp_ev(loop *l, int fd, int mask, void *arg)
 {
     (void)l;
     (void)mask;
-    fam *f = arg;
-    res_query *q = f->q;
+    usock *u = arg;
+    res_query *q = u->q;
     resolver *r = q->r;
     enter(r);
-    for (;;) {
+    u->busy = 1;
+    while (u->n > 0) {
+        fam *fs[2];
+        int nf = 0;
+        for (int i = 0; i < 2; i++)
+            if (u->f[i])
+                fs[nf++] = u->f[i];
         ssize_t n = recv(fd, r->rbuf, RES_UDP_BUF, 0);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 break;
-            snprintf(f->cause, sizeof f->cause, "%s from %s",
-                     errno == ECONNREFUSED ? "connection refused (ICMP)" :
-                     strerror(errno), r->srv[f->srv].text);
-            qlog(q, "DNS: %s", f->cause);
-            try_next(f);
+            int e = errno;
+            for (int i = 0; i < nf; i++) {
+                fam *f = fs[i];
+                snprintf(f->cause, sizeof f->cause, "%s from %s",
+                         e == ECONNREFUSED ? "connection refused (ICMP)" :
+                         strerror(e), r->srv[f->srv].text);
+                qlog(q, "DNS: %s", f->cause);
+                try_next(f);
+            }
             break;
         }
-        if (take_message(f, r->rbuf, (size_t)n, 0))
-            break;
+        take_message(fs, nf, r->rbuf, (size_t)n, 0);
     }
-    if (f->st != FS_WAIT)
-        q_check(q);
+    u->busy = 0;
+    if (!u->n)
+        us_free(u);
+    q_check(q);
     leave(r);
 }
 
@@ -1408,7 +1494,8 @@ static void tcp_ev(loop *l, int fd, int mask, void *arg)
         }
         if (f->tlen < need)
             goto out;
-        if (!take_message(f, f->tbuf + 2, need - 2, 1)) {
+        fam *fs[1] = {f};
+        if (!take_message(fs, 1, f->tbuf + 2, need - 2, 1)) {
             /* Over TCP nobody else can speak: a bad answer ends the try. */
             if (!strstr(f->cause, "malformed"))
                 snprintf(f->cause, sizeof f->cause, "mismatched answer from %s "
@@ -1521,6 +1608,7 @@ static void cand_step(res_query *q)
         for (int i = 0; i < 2; i++)
             if (q->f[i].q && q->f[i].st == FS_WAIT)
                 fam_ask(&q->f[i]);
+        q->share = NULL;
         q_check(q);
         return;
     }

@@ -1061,7 +1061,7 @@ static int tls_handshake(filter *f, int *done, int *want, char *why, size_t wn)
     X509 *peer = SSL_get0_peer_certificate(c->ssl);
     if (!c->insecure) {
         long vr = SSL_get_verify_result(c->ssl);
-        if (!peer) {               /* SECURITY.md C.18: OK with no cert */
+        if (!peer) {    /* C.18: the verify result is OK when none was sent */
             snprintf(why, wn, "the server sent no certificate");
             return fail(c, HF_E_PEER_CERT);
         }

@@ -43,6 +43,7 @@ typedef struct transfer {
     size_t body_off;        /* in-memory body sent so far */
     int64_t up_sent;        /* reader bytes sent */
     int expect;
+    size_t head_len;        /* bytes of the request head */
     uint64_t tm_total, tm_conn, tm_expect;
     int https;
     tls_config tls;         /* borrowed from the request */
@@ -53,6 +54,9 @@ typedef struct transfer {
     int discard;
     int got_bytes;          /* any response byte seen */
     int must_close;
+    int close_how;          /* CONN_* when must_close */
+    const char *close_reason;
+    long id;                /* the transfer's number in the client */
     int done;
 } transfer;
 
@@ -66,6 +70,23 @@ static void parse_heads(transfer *t);
 static uint64_t since(const transfer *t)
 {
     return loop_now_ns() - t->t0;
+}
+
+/* Record an event of this transfer. */
+static void ev(transfer *t, hf_ev type, const ev_args *a)
+{
+    trace_emit(t->c, &t->rs->trace, t->t0, t->id, t->cn ? t->cn->id : -1,
+               type, a);
+}
+
+/* The connection cannot be reused; the first reason is kept. */
+static void close_after(transfer *t, int how, const char *reason)
+{
+    if (!t->must_close) {
+        t->close_how = how;
+        t->close_reason = reason;
+    }
+    t->must_close = 1;
 }
 
 static void info(transfer *t, const char *fmt, ...)
@@ -105,7 +126,12 @@ static void fail(transfer *t, hf_err e, const char *fmt, ...)
     t->rs->err = e;
     free(t->rs->errmsg);
     t->rs->errmsg = buf_take(&b);
-    t->must_close = 1;
+    ev_args a = {0};
+    a.value = e;
+    a.detail = t->rs->errmsg;
+    a.peer = t->peer;
+    ev(t, HF_EV_ERROR, &a);
+    close_after(t, CONN_ABORT, hf_err_name(e));
     t->done = 1;
     t->state = ST_DONE;
 }
@@ -295,6 +321,16 @@ static void tls_done(transfer *t)
         cn->tls_ncerts = ti->num_certs;
         free(cn->tls_certs);
         cn->tls_certs = ti->certs ? strdup(ti->certs) : NULL;
+        char d[400];
+        snprintf(d, sizeof d, "%s, cipher %s, group %s, ALPN %s, %s, "
+                 "certificate %s", ti->version, ti->cipher,
+                 ti->group[0] ? ti->group : "?", ti->alpn[0] ? ti->alpn : "none",
+                 ti->resumed ? "session resumed" : "full handshake",
+                 ti->verify_msg);
+        ev_args ea = {0};
+        ea.peer = cn->remote;
+        ea.detail = d;
+        ev(t, HF_EV_TLS_END, &ea);
         info(t, "TLS handshake done: %s, cipher %s, group %s, ALPN %s, %s",
              ti->version, ti->cipher, ti->group[0] ? ti->group : "?",
              ti->alpn[0] ? ti->alpn : "none",
@@ -350,6 +386,15 @@ static void start_tls(transfer *t)
     conn_push(t->cn, f);
     t->cn->is_tls = 1;
     t->state = ST_TLS;
+    {
+        char d[300];
+        snprintf(d, sizeof d, "SNI %s, ALPN %s",
+                 t->u.host_type == URL_HOST_NAME ? t->u.host : "none", t->tls.alpn);
+        ev_args ea = {0};
+        ea.peer = t->cn->remote;
+        ea.detail = d;
+        ev(t, HF_EV_TLS_START, &ea);
+    }
     info(t, "TLS handshake with %s (SNI %s, ALPN %s, verify %s)", t->peer,
          t->u.host_type == URL_HOST_NAME ? t->u.host : "none",
          t->tls.alpn, t->tls.insecure ? "off" : "on");
@@ -367,6 +412,9 @@ static void connected(transfer *t, int fd, const attempt *a)
         return;
     }
     t->cn = cn;
+    cn->tr = &t->rs->trace;
+    cn->xfer = t->id;
+    cn->t0 = t->t0;
     t->c->num_connects++;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
@@ -380,6 +428,16 @@ static void connected(transfer *t, int fd, const attempt *a)
         t->tm_conn = 0;
     }
     t->rs->t[HF_TIME_CONNECT] = since(t);
+    {
+        hf_tcp_info ti;
+        trace_tcp_info(fd, &ti);
+        ev_args ea = {0};
+        ea.peer = cn->remote;
+        ea.local = cn->local;
+        ea.value = (int64_t)(a->end_ns - a->start_ns);
+        ea.tcp = &ti;
+        ev(t, HF_EV_TCP_ESTABLISHED, &ea);
+    }
     info(t, "Connected to %s (%s) port %d (#%ld) from %s in %.2f ms", t->u.host,
          cn->remote_ip, cn->remote_port, cn->id, cn->local,
          (double)(a->end_ns - a->start_ns) / 1e6);
@@ -414,6 +472,11 @@ static void k_log(void *arg, const char *line)
     info(arg, "%s", line);
 }
 
+static void k_event(void *arg, hf_ev type, const ev_args *a)
+{
+    ev(arg, type, a);
+}
+
 static void on_connect_timeout(loop *l, void *arg)
 {
     (void)l;
@@ -436,6 +499,7 @@ static void resolve_and_connect(transfer *t)
     cb.connected = k_connected;
     cb.failed = k_failed;
     cb.log = k_log;
+    cb.event = k_event;
     cb.arg = t;
     connector_free(t->k);
     t->k = NULL;
@@ -477,7 +541,7 @@ static void retry(transfer *t, const char *why)
 {
     info(t, "Connection #%ld died (%s); retrying on a new connection",
          t->cn->id, why);
-    conn_close(t->c, t->cn);
+    conn_close(t->c, t->cn, CONN_ABORT, "died before the response; retried");
     t->cn = NULL;
     t->retried = 1;
     t->reused = 0;
@@ -594,9 +658,14 @@ static void do_send(transfer *t)
                 loop_watch(t->c->lp, cn->fd, want, on_io, t);
                 return;
             }
+            if (errno == ECONNRESET) /* reset while sending */
+                conn_saw_rst(t->c, cn);
             t->out_off += nw;
         }
         if (t->send_phase == SEND_HEAD) {
+            ev_args a = {0};
+            a.value = (int64_t)t->head_len;
+            ev(t, HF_EV_REQUEST_HEAD, &a);
             t->send_phase = t->rq->has_body ? SEND_BODY : SEND_DONE;
             if (t->expect) {
                 t->state = ST_EXPECT;
@@ -610,6 +679,11 @@ static void do_send(transfer *t)
         if (t->done)
             return;
         /* all sent */
+        if (t->rq->has_body) {
+            ev_args a = {0};
+            a.value = t->rq->reader ? t->up_sent : (int64_t)t->rq->body_len;
+            ev(t, HF_EV_REQUEST_BODY, &a);
+        }
         t->send_phase = SEND_DONE;
         t->state = ST_RECV_HEAD;
         loop_watch(t->c->lp, cn->fd, LOOP_READ, on_io, t);
@@ -631,6 +705,9 @@ static void finish(transfer *t)
             return;
         }
     }
+    ev_args a = {0};
+    a.value = t->rs->size_download;
+    ev(t, HF_EV_RESPONSE_BODY, &a);
     t->state = ST_DONE;
     t->done = 1;
 }
@@ -668,7 +745,7 @@ static void body_consume(transfer *t)
         deliver(t, cn->rbuf, k);
         t->remaining -= k;
         if (k < len) /* bytes past the message: the framing is off */
-            t->must_close = 1;
+            close_after(t, CONN_ABORT, "bytes after the response");
         if (t->remaining == 0)
             finish(t);
     } else if (t->fr.kind == H1_BODY_CHUNKED) {
@@ -688,7 +765,7 @@ static void body_consume(transfer *t)
             }
             if (rc == 1) {
                 if (off < len)
-                    t->must_close = 1;
+                    close_after(t, CONN_ABORT, "bytes after the response");
                 finish(t);
                 return;
             }
@@ -767,6 +844,15 @@ static void parse_heads(transfer *t)
         if (t->rq->debug_fn)
             t->rq->debug_fn(t->rq->debug_arg, HF_INFO_HEADER_IN, since(t), raw, (size_t)rc);
         size_t hl = (size_t)rc;
+        {
+            char line[160];
+            size_t ll = strcspn(raw, "\r\n");
+            snprintf(line, sizeof line, "%.*s", (int)(ll < 150 ? ll : 150), raw);
+            ev_args a = {0};
+            a.value = hr.status;
+            a.detail = line;
+            ev(t, HF_EV_RESPONSE_HEAD, &a);
+        }
         if (hr.status < 200) {
             if (hr.status == 101) {
                 fail(t, HF_E_WEIRD_REPLY, "receive from %s: unexpected 101 "
@@ -796,9 +882,19 @@ static void parse_heads(transfer *t)
                 loop_timer_cancel(t->c->lp, t->tm_expect);
                 t->tm_expect = 0;
             }
-            t->must_close = 1;
+            close_after(t, CONN_NOW, "the request body was not sent");
         }
-        t->must_close |= t->fr.must_close;
+        if (t->fr.must_close) {
+            if (hf_response_header(t->rs, "Connection") &&
+                strcasestr(hf_response_header(t->rs, "Connection"), "close"))
+                close_after(t, CONN_AFTER_SERVER, "Connection: close");
+            else if (t->fr.kind == H1_BODY_CLOSE)
+                close_after(t, CONN_AFTER_SERVER, "close-delimited body");
+            else if (hr.minor == 0)
+                close_after(t, CONN_AFTER_SERVER, "HTTP/1.0 without keep-alive");
+            else
+                close_after(t, CONN_NOW, "framing");
+        }
         t->remaining = t->fr.length;
         memset(&t->ck, 0, sizeof t->ck);
         if (t->rq->decompress && t->fr.kind != H1_BODY_NONE) {
@@ -830,7 +926,7 @@ static void parse_heads(transfer *t)
         t->state = ST_RECV_BODY;
         if (t->fr.kind == H1_BODY_NONE) {
             if (cn->rlen)
-                t->must_close = 1;
+                close_after(t, CONN_ABORT, "bytes after the response");
             cn->rlen = 0;
             finish(t);
             return;
@@ -843,7 +939,8 @@ static void parse_heads(transfer *t)
 static void on_eof(transfer *t)
 {
     conn *cn = t->cn;
-    t->must_close = 1;
+    conn_saw_fin(t->c, cn);
+    close_after(t, CONN_AFTER_SERVER, "the server closed the connection");
     if (t->state == ST_RECV_BODY) {
         if (t->fr.kind == H1_BODY_CLOSE)
             finish(t);
@@ -883,6 +980,8 @@ static void do_recv(transfer *t)
         int rc = cn->top->ops->recv(cn->top, cn->rbuf + cn->rlen, room, &n,
                                     &want, eb, sizeof eb);
         if (rc) {
+            if (errno == ECONNRESET)
+                conn_saw_rst(t->c, cn);
             if (!t->got_bytes && retryable(t)) {
                 retry(t, eb);
                 return;
@@ -902,6 +1001,7 @@ static void do_recv(transfer *t)
         if (!t->got_bytes) {
             t->got_bytes = 1;
             t->rs->t[HF_TIME_STARTTRANSFER] = since(t);
+            ev(t, HF_EV_FIRST_BYTE, NULL);
         }
         cn->rlen += n;
         if (t->state == ST_RECV_BODY)
@@ -957,6 +1057,7 @@ static int begin_exchange(transfer *t)
         return rc;
     }
     t->rs->t[HF_TIME_PRETRANSFER] = since(t);
+    t->head_len = t->out.len;
     if (t->rq->debug_fn)
         t->rq->debug_fn(t->rq->debug_arg, HF_INFO_HEADER_OUT, since(t),
                         t->out.data, t->out.len);
@@ -991,8 +1092,9 @@ static void release(transfer *t)
     connector_free(t->k);
     if (t->cn) {
         if (t->must_close || t->rs->err) {
-            info(t, "Closing connection #%ld", t->cn->id);
-            conn_close(c, t->cn);
+            info(t, "Closing connection #%ld (%s)", t->cn->id,
+                 t->close_reason ? t->close_reason : "error");
+            conn_close(c, t->cn, t->close_how, t->close_reason);
         } else {
             info(t, "Connection #%ld to host %s left intact", t->cn->id, t->u.host);
             pool_put(c, t->cn);
@@ -1021,8 +1123,19 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     t->rq = rq;
     t->rs = rs;
     t->t0 = loop_now_ns();
+    t->id = c->next_transfer++;
+    trace_init(&rs->trace, t->t0);
     buf_init(&t->out, 1024 * 1024); /* curl's cap on a request head */
     *out = rs;
+    {
+        char d[300];
+        char shown0[256];
+        printable(rq->url, shown0, sizeof shown0);
+        snprintf(d, sizeof d, "%s %s", rq->method, shown0);
+        ev_args a = {0};
+        a.detail = d;
+        ev(t, HF_EV_QUEUED, &a);
+    }
 
     char why[128] = "";
     int rc = url_parse(&t->u, rq->url, why, sizeof why);
@@ -1091,7 +1204,16 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     t->cn = pool_take(c, t->key, !replayable(rq));
     if (t->cn) {
         t->reused = rs->reused = 1;
+        t->cn->tr = &rs->trace;
+        t->cn->xfer = t->id;
+        t->cn->t0 = t->t0;
         snprintf(t->peer, sizeof t->peer, "%s", t->cn->remote);
+        {
+            ev_args a = {0};
+            a.peer = t->cn->remote;
+            a.local = t->cn->local;
+            ev(t, HF_EV_REUSED, &a);
+        }
         info(t, "Re-using existing connection #%ld with host %s", t->cn->id, t->u.host);
         rs->t[HF_TIME_NAMELOOKUP] = rs->t[HF_TIME_CONNECT] = since(t);
         if (t->https)
@@ -1123,5 +1245,7 @@ done:
     }
     rs->t[HF_TIME_TOTAL] = since(t);
     release(t);
+    t->cn = NULL;
+    ev(t, HF_EV_DONE, NULL);
     return rs->err;
 }
