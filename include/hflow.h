@@ -241,6 +241,13 @@ HF_EXTERN const char *hf_response_url(const hf_response *resp);
 /* Body bytes received, as on the wire (before content decoding), as
  * curl's size_download. */
 HF_EXTERN int64_t hf_response_size_download(const hf_response *resp);
+/* The request head exactly as sent (request line to blank line), and the
+ * body bytes sent.  Borrowed. */
+HF_EXTERN const char *hf_response_request_head(const hf_response *resp,
+                                               size_t *len);
+HF_EXTERN int64_t hf_response_size_upload(const hf_response *resp);
+/* The connection's number (#N in -v), or -1 when none was made. */
+HF_EXTERN long hf_response_conn_id(const hf_response *resp);
 /* Whether the connection was reused from the pool. */
 HF_EXTERN int hf_response_reused(const hf_response *resp);
 /* Local and remote address as "ADDR:PORT" ("[v6]:PORT"), or "". */
@@ -255,6 +262,7 @@ typedef enum hf_time {
     HF_TIME_STARTTRANSFER,
     HF_TIME_TOTAL,
     HF_TIME_APPCONNECT,      /* TLS handshake done (0 for http) */
+    HF_TIME_POSTTRANSFER,    /* the whole request was sent */
     HF_TIME__COUNT
 } hf_time;
 HF_EXTERN uint64_t hf_response_time_ns(const hf_response *resp, hf_time t);

@@ -131,6 +131,10 @@ struct hf_response {
     char *errmsg;
     char *url;
     int64_t size_download;
+    int64_t size_upload;
+    char *req_head;          /* the request head as sent */
+    size_t req_head_len;
+    long conn_id;
     int reused;
     char local[64], remote[64];
     uint64_t t[HF_TIME__COUNT];

@@ -498,6 +498,7 @@ void hf_response_free(hf_response *resp)
     free(resp->hstore);
     buf_free(&resp->body);
     trace_free(&resp->trace);
+    free(resp->req_head);
     free(resp->errmsg);
     free(resp->url);
     free(resp->tls_certs);
@@ -622,6 +623,23 @@ const char *hf_response_local_addr(const hf_response *resp)
 const char *hf_response_remote_addr(const hf_response *resp)
 {
     return resp ? resp->remote : "";
+}
+
+const char *hf_response_request_head(const hf_response *resp, size_t *len)
+{
+    if (len)
+        *len = resp && resp->req_head ? resp->req_head_len : 0;
+    return resp && resp->req_head ? resp->req_head : "";
+}
+
+int64_t hf_response_size_upload(const hf_response *resp)
+{
+    return resp ? resp->size_upload : 0;
+}
+
+long hf_response_conn_id(const hf_response *resp)
+{
+    return resp ? resp->conn_id : -1;
 }
 
 const hf_trace *hf_response_trace(const hf_response *resp)

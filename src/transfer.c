@@ -682,8 +682,10 @@ static void do_send(transfer *t)
         if (t->rq->has_body) {
             ev_args a = {0};
             a.value = t->rq->reader ? t->up_sent : (int64_t)t->rq->body_len;
+            t->rs->size_upload = a.value;
             ev(t, HF_EV_REQUEST_BODY, &a);
         }
+        t->rs->t[HF_TIME_POSTTRANSFER] = since(t);
         t->send_phase = SEND_DONE;
         t->state = ST_RECV_HEAD;
         loop_watch(t->c->lp, cn->fd, LOOP_READ, on_io, t);
@@ -1058,6 +1060,12 @@ static int begin_exchange(transfer *t)
     }
     t->rs->t[HF_TIME_PRETRANSFER] = since(t);
     t->head_len = t->out.len;
+    free(t->rs->req_head);
+    t->rs->req_head = malloc(t->out.len + 1);
+    if (t->rs->req_head) {
+        memcpy(t->rs->req_head, t->out.data, t->out.len + 1);
+        t->rs->req_head_len = t->out.len;
+    }
     if (t->rq->debug_fn)
         t->rq->debug_fn(t->rq->debug_arg, HF_INFO_HEADER_OUT, since(t),
                         t->out.data, t->out.len);
@@ -1231,6 +1239,7 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
         }
     }
 done:
+    rs->conn_id = t->cn ? t->cn->id : -1;
     if (t->cn) {
         conn *cn = t->cn;
         snprintf(rs->local, sizeof rs->local, "%s", cn->local);
