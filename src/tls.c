@@ -1258,8 +1258,7 @@ const tls_info *tls_filter_info(const filter *f)
 
 /* 1 when the peer ended the stream without close_notify (the stream was
  * then reported as ended; the caller's framing decides if data is
- * missing).  Not in tls.h yet: see the report. */
-int tls_filter_unclean_close(const filter *f);
+ * missing). */
 int tls_filter_unclean_close(const filter *f)
 {
     if (!f || f->ops != &tls_ops)

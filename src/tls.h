@@ -72,4 +72,7 @@ typedef struct tls_info {
                               * "key: RSA 2048" (owned by the filter) */
 } tls_info;
 const tls_info *tls_filter_info(const filter *f);
+/* 1 when the peer ended the stream without close_notify (curl treats that
+ * as the end for HTTP/1.1; the framing decides if data was missing). */
+int tls_filter_unclean_close(const filter *f);
 #endif
