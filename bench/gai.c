@@ -1,7 +1,8 @@
 /* gai.c -- the baseline of bench/dns.sh: getaddrinfo(3) on each name of a
- * file, one after the other (AF_UNSPEC, as a client asks), timed from the
- * first call to the last.  Prints "gai: N names, F failed, S seconds".
- *   cc -O2 -o gai bench/gai.c && ./gai NAMES_FILE */
+ * file, one after the other (AF_UNSPEC, as a client asks; -4: AF_INET
+ * only), timed from the first call to the last.  Prints
+ * "gai: N names, F failed, S seconds".
+ *   cc -O2 -o gai bench/gai.c && ./gai [-4] NAMES_FILE */
 #define _GNU_SOURCE
 #include <netdb.h>
 #include <stdio.h>
@@ -18,8 +19,14 @@ static double now_s(void)
 
 int main(int argc, char **argv)
 {
+    int family = AF_UNSPEC;
+    if (argc == 3 && !strcmp(argv[1], "-4")) {
+        family = AF_INET;
+        argv++;
+        argc--;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: gai NAMES_FILE\n");
+        fprintf(stderr, "usage: gai [-4] NAMES_FILE\n");
         return 2;
     }
     FILE *f = fopen(argv[1], "r");
@@ -36,7 +43,7 @@ int main(int argc, char **argv)
             continue;
         struct addrinfo hints, *res = NULL;
         memset(&hints, 0, sizeof hints);
-        hints.ai_family = AF_UNSPEC;
+        hints.ai_family = family;
         hints.ai_socktype = SOCK_STREAM;
         int rc = getaddrinfo(line, NULL, &hints, &res);
         if (rc) {

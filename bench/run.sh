@@ -210,6 +210,42 @@ else
     echo "   (wrk not installed: no server-capacity reference)"
 fi
 
+# --- d. the recorder's share of a request -------------------------------
+# Recording is always on (issue 5): ns per event (build/tools/tracebench,
+# trace_emit into a fresh trace of ten events, as a transfer's) times the
+# events per request (lines of a --trace-json run of 100 kept-alive GETs,
+# teardown included, / 100), against hflow's time per request in c.
+TRACEBENCH=${TRACEBENCH:-$(dirname "$HFLOW_BIN")/tools/tracebench}
+D_ROUNDS=1000000
+[ -n "$QUICK" ] && D_ROUNDS=200000
+D_RESULT=
+echo "-- d. the recorder: ns per event x events per request, vs c's time per request"
+if [ -x "$TRACEBENCH" ]; then
+    D_NS=$("$TRACEBENCH" $D_ROUNDS | awk '$1 == "ns_per_event" { print $2 }')
+    _urls=
+    _i=0
+    while [ $_i -lt 100 ]; do _urls="$_urls $URL_SMALL"; _i=$((_i + 1)); done
+    # shellcheck disable=SC2086
+    "$HFLOW_BIN" -s --trace-json "$TMP/trace.jsonl" $_urls >/dev/null ||
+        die "recorder: hflow --trace-json failed"
+    D_LINES=$(wc -l <"$TMP/trace.jsonl" | tr -d ' ')
+    D_EPR=$(calc 'l / 100' -v l="$D_LINES")
+    D_REQ_NS=$(calc '1e9 / r' -v r="$C_RPS_H")
+    D_SHARE=$(calc 'n * e / q * 100' -v n="$D_NS" -v e="$D_EPR" -v q="$D_REQ_NS")
+    D_OK=$(awk -v s="$D_SHARE" 'BEGIN { print (s <= 2.0) ? "PASS" : "MISS" }')
+    printf '   recorder  %.1f ns/event (%s: %s rounds of 10 events)\n' "$D_NS" \
+        "$TRACEBENCH" "$D_ROUNDS"
+    printf '   events    %.2f per request (--trace-json of 100 kept-alive GETs: %s lines)\n' \
+        "$D_EPR" "$D_LINES"
+    printf '   request   %.1f us (hflow in c: %.0f req/s)\n' "$(calc 'q / 1000' -v q="$D_REQ_NS")" \
+        "$C_RPS_H"
+    printf '   share     %.2f%% of the time per request (target <= 2%%): %s\n' "$D_SHARE" "$D_OK"
+    D_RESULT=$(printf 'recorder share of a kept-alive GET: %.2f%% (%.1f ns/event x %.2f events / %.1f us; target <= 2%%): %s' \
+        "$D_SHARE" "$D_NS" "$D_EPR" "$(calc 'q / 1000' -v q="$D_REQ_NS")" "$D_OK")
+else
+    echo "   (no $TRACEBENCH: make builds it from tests/tools/tracebench.c)"
+fi
+
 # --- summary ------------------------------------------------------------
 echo
 awk -F '\t' '
@@ -231,5 +267,7 @@ awk -F '\t' '
     }
     END { printf "\n%d of %d targets missed (ratio = hflow / curl)\n", miss, NR }
 ' "$TMP/table"
+echo; DNSQ="$(dirname "$HFLOW_BIN")/tools/dnsq" sh bench/dns.sh || echo "bench: bench/dns.sh failed"
+[ -n "$D_RESULT" ] && echo "$D_RESULT"
 echo "bench: done in $(($(date +%s) - T_START)) s"
 exit 0

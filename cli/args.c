@@ -21,10 +21,13 @@ enum opt_id {
     O_SILENT, O_SHOW_ERROR, O_FAIL, O_FAIL_WITH_BODY, O_VERBOSE,
     O_USER_AGENT, O_REFERER, O_USER, O_MAX_TIME, O_CONNECT_TIMEOUT,
     O_RESOLVE, O_IPV4, O_IPV6, O_COMPRESSED, O_WRITE_OUT, O_HELP,
+    O_HAR, O_TRACE_JSON, /* machine-readable records (cli/record.c) */
     O_VERSION, O_PROGRESS_METER, O_PROGRESS_BAR, O_URL, O_BUFFER,
     O_INSECURE, O_CACERT, O_CAPATH, O_TLSV12, O_TLSV13, O_TLS_MAX,
     O_CIPHERS, O_TLS13_CIPHERS, O_CURVES, O_CERT, O_KEY, O_CERT_TYPE,
-    O_PINNED, O_DNS_SERVERS, O_DNS, O_HE_MS, O_RESOLV_CONF, O_HOSTS_FILE
+    O_SESSIONID,
+    O_PINNED, O_DNS_SERVERS, O_DNS, O_HE_MS, O_RESOLV_CONF, O_HOSTS_FILE,
+    O_FLOW, O_STAT /* the views (cli/views.c) */
 };
 
 /* arg: 0 a switch that takes no value and cannot be negated,
@@ -69,6 +72,8 @@ static const opt opts[] = {
     {'6', "ipv6", 0, O_IPV6},
     {0, "compressed", 2, O_COMPRESSED},
     {'w', "write-out", 1, O_WRITE_OUT},
+    {0, "har", 1, O_HAR},
+    {0, "trace-json", 1, O_TRACE_JSON},
     {'h', "help", 0, O_HELP},
     {'V', "version", 0, O_VERSION},
     {0, "progress-meter", 2, O_PROGRESS_METER},
@@ -89,11 +94,14 @@ static const opt opts[] = {
     {0, "key", 1, O_KEY},
     {0, "cert-type", 1, O_CERT_TYPE},
     {0, "pinnedpubkey", 1, O_PINNED},
+    {0, "sessionid", 2, O_SESSIONID},   /* --no-sessionid turns it off */
     {0, "dns-servers", 1, O_DNS_SERVERS},
     {0, "dns", 1, O_DNS},
     {0, "happy-eyeballs-timeout-ms", 1, O_HE_MS},
     {0, "resolv-conf", 1, O_RESOLV_CONF},
     {0, "hosts-file", 1, O_HOSTS_FILE},
+    {0, "flow", 2, O_FLOW},
+    {0, "stat", 2, O_STAT},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -274,6 +282,8 @@ static int apply(cfg *c, const opt *o, int on, const char *val,
             c->writeout = val;
         }
         break;
+    case O_HAR: c->har = val; break;
+    case O_TRACE_JSON: c->trace_json = val; break;
     case O_HELP: args_help(stdout); return -1;
     case O_VERSION: args_version(stdout); return -1;
     case O_PROGRESS_METER: c->no_progress = !on; break;
@@ -304,6 +314,7 @@ static int apply(cfg *c, const opt *o, int on, const char *val,
             return usage_error("option %s: only PEM is supported", optname);
         break;
     case O_PINNED: c->pinned = val; break;
+    case O_SESSIONID: c->no_session = !on; break;
     case O_DNS_SERVERS: c->dns_servers = val; break;
     case O_DNS:
         if (strcmp(val, "system") == 0)
@@ -326,6 +337,8 @@ static int apply(cfg *c, const opt *o, int on, const char *val,
     }
     case O_RESOLV_CONF: c->resolv_conf = val; break;
     case O_HOSTS_FILE: c->hosts_file = val; break;
+    case O_FLOW: c->flow = on; break;
+    case O_STAT: c->stat = on; break;
     }
     return 0;
 }
@@ -506,6 +519,9 @@ static const char help_text[] =
 " -i, --include             Show the response head before the body\n"
 " -D, --dump-header FILE    Write the response heads to FILE (- is stdout)\n"
 " -w, --write-out FORMAT    Print FORMAT after each transfer (@FILE reads it)\n"
+"     --har FILE            Write a HAR 1.2 log of every request to FILE at the end\n"
+"     --trace-json FILE     Write every trace event to FILE as it happens, one\n"
+"                           JSON object a line (- is stdout; docs/TRACE.md)\n"
 " -N, --no-buffer           Flush the output after every piece of body\n"
 "\n"
 "Connection:\n"
@@ -514,6 +530,8 @@ static const char help_text[] =
 "     --resolve H:P:ADDR    Use ADDR for host H port P (repeatable)\n"
 " -4, --ipv4                Use IPv4 addresses only\n"
 " -6, --ipv6                Use IPv6 addresses only\n"
+"     --no-sessionid        Do not resume TLS sessions: a full handshake on\n"
+"                           every new https connection\n"
 "\n"
 "Errors and reporting:\n"
 " -f, --fail                No body on HTTP errors (>= 400); exit 22\n"
@@ -526,6 +544,11 @@ static const char help_text[] =
 "                           on a terminal's stderr for transfers that take\n"
 "                           over a second; never with -s or -v)\n"
 " -#, --progress-bar        A simpler meter: a bar of '#' and the percentage\n"
+"     --flow                Draw each connection as a sequence diagram on\n"
+"                           stderr: DNS, SYN/SYN-ACK/ACK, TLS, request and\n"
+"                           response, FIN/ACK each way, with times\n"
+"     --stat                Show each transfer's timing waterfall on stderr\n"
+"                           (httpstat's phases, TCP rtt, DNS, connection)\n"
 "\n"
 "Information:\n"
 " -h, --help                This help\n"

@@ -48,18 +48,23 @@ typedef struct cfg {
     const char *referer;     /* -e */
     const char *user;        /* -u */
     const char *writeout;    /* -w (already read from @file) */
+    const char *har;         /* --har FILE (cli/record.c) */
+    const char *trace_json;  /* --trace-json FILE (cli/record.c) */
     long max_time_ms;        /* -m, 0 = none */
     long connect_timeout_ms; /* --connect-timeout, 0 = default */
     int ip_family;           /* -4 / -6 */
     int get, head, include, silent, show_error, fail, fail_with_body;
     int verbose, compressed, remote_name_all, no_buffer;
     int no_progress;         /* --no-progress-meter */
+    int flow;                /* --flow: a sequence diagram per connection */
+    int stat;                /* --stat: a waterfall per transfer */
     int progress_bar;        /* -#, --progress-bar */
     /* TLS */
     int insecure;            /* -k */
     const char *cacert, *capath, *ciphers, *tls13_ciphers, *curves;
     const char *cert, *key, *pinned;
     int tls_min, tls_max;    /* 0, 12, 13 */
+    int no_session;          /* --no-sessionid */
     /* DNS */
     const char *dns_servers; /* --dns-servers */
     int dns_system;          /* --dns system */

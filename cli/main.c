@@ -13,6 +13,8 @@
 #include "hflow.h"
 #include "output.h"
 #include "progress.h"
+#include "record.h"
+#include "views.h"
 #include "writeout.h"
 
 /* Everything one transfer's callbacks need. */
@@ -175,6 +177,8 @@ static hf_err set_tls(const cfg *c, hf_request *r)
         e = hf_request_set_ciphers(r, c->ciphers, c->tls13_ciphers, c->curves);
     if (!e && c->pinned)
         e = hf_request_set_pinned_pubkey(r, c->pinned);
+    if (!e && c->no_session)
+        e = hf_request_set_session_reuse(r, 0);
     if (!e && (c->cert || c->key)) {
         char *cert = NULL;
         const char *pass = NULL;
@@ -363,9 +367,11 @@ static void transfer(run *st, size_t idx)
     hf_response *resp = NULL;
     if (x.meter)
         progress_begin(x.meter, c->progress_bar ? PROG_BAR : PROG_METER);
+    double started = record_clock(); /* --har's startedDateTime */
     e = hf_send(st->client, r, &resp);
     if (x.meter)
         progress_end(x.meter); /* before any message about the transfer */
+    cli_flow_flush(); /* --flow: connections that closed during it */
     cli_body_reader_done(&rd);
     if (!resp)
         die_nomem();
@@ -413,9 +419,12 @@ static void transfer(run *st, size_t idx)
         writeout(c->writeout, &wi, stdout);
         fflush(stdout);
     }
+    if (c->stat)
+        cli_stat_print(resp);
     if (code)
         st->exitcode = code;
-    hf_response_free(resp);
+    if (!record_keep(resp, started)) /* --har keeps it to the end */
+        hf_response_free(resp);
     hf_request_free(r);
     free(full);
     free(fname);
@@ -489,6 +498,10 @@ static int run_group(hf_client *client, int argc, char **argv, int *exitcode)
         goto out;
     st.method = method_for(&c, &st.body);
     hf_err e = configure_client(&c, client);
+    if (!e && c.flow)
+        cli_flow_enable(client);
+    if (!e)
+        e = (hf_err)record_setup(&c, client); /* --har, --trace-json */
     if (e) {
         rc = e;
         goto out;
@@ -548,6 +561,14 @@ int main(int argc, char **argv)
             exitcode = HF_E_WRITE;
         }
     }
+    /* close the idle connections while --flow still listens, so their
+     * teardown is in the diagrams */
+    hf_client_close_idle(client, 100);
+    cli_flow_finish();
     hf_client_free(client);
+    /* after the teardown's events: --trace-json closed, --har written */
+    int rec = record_finish();
+    if (rec && !exitcode)
+        exitcode = rec;
     return exitcode;
 }

@@ -159,6 +159,11 @@ HF_EXTERN hf_err hf_request_set_client_cert(hf_request *r, const char *cert,
  * with the public key (PEM or DER). */
 HF_EXTERN hf_err hf_request_set_pinned_pubkey(hf_request *r,
                                               const char *spec);
+/* TLS session resumption (curl's --no-sessionid turns it off): on (1, the
+ * default), a new connection offers a session saved from an earlier one to
+ * the same host and port under the same configuration; off (0), every
+ * handshake is a full one and no session is saved. */
+HF_EXTERN hf_err hf_request_set_session_reuse(hf_request *r, int on);
 
 /* Whole-request time limit in ms (0 = none), and connect limit (0 = the
  * client's). */
@@ -368,6 +373,57 @@ HF_EXTERN hf_err hf_client_set_event_fn(hf_client *c, hf_event_fn *fn,
  * wait_ms for the servers' FIN, so the teardown is seen whole).
  * hf_client_free does this with 100 ms. */
 HF_EXTERN void hf_client_close_idle(hf_client *c, long wait_ms);
+
+/* ---- views: the trace and the responses as text ----------------------- */
+
+/* Each returns a NUL-terminated string the caller frees with free(), or
+ * NULL when memory ran out.  JSON strings are escaped (control bytes as
+ * \u00XX) and valid UTF-8 (other bytes become U+FFFD). */
+
+/* An HTTP Archive (HAR 1.2) of n responses, in that order: one entry each
+ * with the request and response heads, cookies, sizes, the connection and
+ * the timings (blocked, dns, connect, ssl, send, wait, receive in ms; -1
+ * for a phase that did not happen, e.g. dns/connect/ssl on a reused
+ * connection; connect includes ssl, as HAR 1.2 says).  started_unix[i] is
+ * when response i's transfer began, in seconds since the epoch
+ * (CLOCK_REALTIME); NULL derives it from the trace's monotonic times. */
+HF_EXTERN char *hf_view_har(const hf_response *const *r, size_t n,
+                            const double *started_unix);
+/* One event as one JSON object (no newline): the line format of
+ * `hflow --trace-json` (docs/TRACE.md). */
+HF_EXTERN char *hf_view_event_json(const hf_event *ev);
+
+/* ---- views: the flow drawn for people (--flow, --stat) ------------------ */
+
+/* How a view is drawn: width in columns (0 = 80; no line is ever wider)
+ * and color (1: ANSI colours; 0: none, not one ESC byte). */
+typedef struct hf_view_opts {
+    int width;
+    int color;
+} hf_view_opts;
+
+/* A sequence diagram of one connection, as text (free() it; NULL when
+ * memory ran out; "" for no events; o NULL = defaults).  ev holds that
+ * connection's events -- those of the transfers on it, the DNS lookup
+ * and connect attempts before it (conn -1, same transfer) and its
+ * teardown -- or the events of a transfer that never connected; any
+ * order (they are sorted by mono_ns).  Columns: the client (local
+ * address), the DNS server (when one was asked) and the web server;
+ * arrows for the DNS query and answer, SYN, SYN-ACK, ACK, the TLS
+ * handshake, the request and response, FIN and RST each way (with the
+ * ACK each FIN implies, marked "implied"); each row with its time since
+ * the first event and notes (rtt, ttfb, who closes first); at the end the
+ * TCP state of each side (TIME_WAIT on the side that closed first). */
+HF_EXTERN char *hf_view_flow(const hf_event *ev, size_t n,
+                             const hf_view_opts *o);
+/* httpstat's waterfall of one transfer (free() it; NULL when memory ran
+ * out): DNS Lookup, TCP Connection, TLS Handshake (https), Server
+ * Processing and Content Transfer with their durations, bars in
+ * proportion and the cumulative marks (namelookup, connect, pretransfer,
+ * starttransfer, total); then the TCP rtt, retransmits and MSS, the DNS
+ * server, transport and answers, TLS, and the connection's fate as far as
+ * the transfer knows it (pooled, reused, closed by whom). */
+HF_EXTERN char *hf_view_stat(const hf_response *r, const hf_view_opts *o);
 
 #ifdef __cplusplus
 }

@@ -319,6 +319,9 @@ void conn_close(hf_client *c, conn *cn, int how, const char *reason)
                                          : HF_CLOSED_BY_CLIENT, cn->reason);
         return;
     }
+    /* the rest comes after the transfer (and maybe its response) is gone:
+     * those events go to the client only, as for pooled connections */
+    cn->tr = NULL;
     cn->next = c->closing;
     c->closing = cn;
 }

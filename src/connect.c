@@ -149,6 +149,9 @@ static void win(connector *k, attempt *a)
             k->att[i].err = ECANCELED;
             k->npending--;
             logf_(k, "attempt to %s cancelled: %s won", k->att[i].text, a->text);
+            char why[128];
+            snprintf(why, sizeof why, "cancelled: %s won", a->text);
+            emit(k, HF_EV_CONNECT_FAILED, k->att[i].text, why, ECANCELED);
         }
     if (k->query) {
         resolver_cancel(k->query);

@@ -103,6 +103,7 @@ struct hf_request {
     char *cafile, *capath, *ciphers, *tls13_ciphers, *curves;
     char *cert, *key, *key_password, *pinned;
     int tls_min, tls_max;
+    int no_session;          /* hf_request_set_session_reuse(r, 0) */
     int64_t expect_threshold;
     hf_write_fn *sink;
     void *sink_arg;

@@ -283,6 +283,14 @@ hf_err hf_request_set_pinned_pubkey(hf_request *r, const char *spec)
     return r ? set_str(&r->pinned, spec) : HF_E_BAD_FUNCTION_ARG;
 }
 
+hf_err hf_request_set_session_reuse(hf_request *r, int on)
+{
+    if (!r)
+        return HF_E_BAD_FUNCTION_ARG;
+    r->no_session = !on;
+    return HF_OK;
+}
+
 hf_err hf_request_set_basic_auth(hf_request *r, const char *user,
                                  const char *password)
 {

@@ -5,11 +5,14 @@
  * each candidate, each family asked (A, AAAA: one "fam" each, in parallel)
  * is answered from the cache or by DNS:
  *
- *   UDP, from a fresh socket connect()ed to the server (the kernel drops
+ *   UDP, from a socket connect()ed to the server (the kernel drops
  *   datagrams from other addresses and ports, and picks a random source
- *   port), with a random ID (getrandom, buffered); an answer counts only
- *   with the same ID and question, anything else is ignored and the query
- *   keeps waiting.  TC=1: the same query over TCP to the same server.
+ *   port: a new one per lookup -- the A and AAAA queries of a lookup share
+ *   it, as glibc's do; sockets are recycled through disconnect/connect,
+ *   see usock), with a random ID per query (getrandom, buffered); an
+ *   answer counts only with the same ID and question, anything else is
+ *   ignored and the query keeps waiting.  TC=1: the same query over TCP
+ *   to the same server.
  *   A try lasts `options timeout`; there are `attempts` rounds over the
  *   servers, each try going to the next server.  SERVFAIL, REFUSED and
  *   other server errors move on at once; FORMERR is first retried without
@@ -216,7 +219,7 @@ struct resolver {
     usock *pool[2];              /* idle UDP sockets: [0] IPv4, [1] IPv6 */
     int npool[2];
     int depth, free_pending;
-    uint8_t *rbuf;               /* RES_UDP_BUF bytes */
+    uint8_t *rbuf;               /* 2 x RES_UDP_BUF bytes */
     dns_msg *msg;                /* decode scratch */
 };
 
@@ -541,16 +544,14 @@ static void cache_put(resolver *r, const char *name, uint16_t type, int neg,
     uint64_t now = coarse_ms();
     if (ttl == 0)
         return;
-    centry *old = cache_find(r, name, type, 0);  /* expiry 0: any entry */
-    if (!old && c->n) {                          /* expired ones too */
-        size_t n;
-        uint64_t h = name_hash(name, type, &n);
+    size_t nlen;
+    uint64_t h = name_hash(name, type, &nlen);
+    if (c->n)                       /* an older entry, expired or not */
         for (centry *e = c->b[h & (c->nb - 1)]; e; e = e->hnext)
-            if (e->hash == h && e->type == type && name_is(e->name, name, n))
-                old = e;
-    }
-    if (old)
-        cache_unlink(c, old);
+            if (e->hash == h && e->type == type && name_is(e->name, name, nlen)) {
+                cache_unlink(c, e);
+                break;
+            }
     if (c->n >= RES_CACHE_MAX)
         cache_evict(c, now);
     if (c->n >= c->nb && cache_grow(c) < 0)
@@ -558,8 +559,6 @@ static void cache_put(resolver *r, const char *name, uint16_t type, int neg,
 
     size_t alen = type == DNS_TYPE_A ? 4 : 16;
     size_t na = neg || !a ? 0 : a->n;
-    size_t nlen;
-    uint64_t h = name_hash(name, type, &nlen);
     centry *e = malloc(sizeof *e + na * alen + nlen + 1);
     if (!e)
         return;
@@ -625,7 +624,7 @@ resolver *resolver_new(loop *l)
         return NULL;
     r->l = l;
     r->rnd_pos = sizeof r->rnd;
-    r->rbuf = malloc(RES_UDP_BUF);
+    r->rbuf = malloc(2 * RES_UDP_BUF);
     r->msg = malloc(sizeof *r->msg);
     if (!r->rbuf || !r->msg) {
         free(r->rbuf);
@@ -1490,7 +1489,17 @@ static void udp_ev(loop *l, int fd, int mask, void *arg)
         for (int i = 0; i < 2; i++)
             if (u->f[i])
                 fs[nf++] = u->f[i];
-        ssize_t n = recv(fd, r->rbuf, RES_UDP_BUF, 0);
+        /* Both answers of a lookup in one call when both are there. */
+        struct mmsghdr mm[2];
+        struct iovec iov[2];
+        memset(mm, 0, sizeof mm);
+        for (int k = 0; k < 2; k++) {
+            iov[k].iov_base = r->rbuf + (size_t)k * RES_UDP_BUF;
+            iov[k].iov_len = RES_UDP_BUF;
+            mm[k].msg_hdr.msg_iov = &iov[k];
+            mm[k].msg_hdr.msg_iovlen = 1;
+        }
+        int n = recvmmsg(fd, mm, (unsigned)nf, 0, NULL);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -1507,7 +1516,14 @@ static void udp_ev(loop *l, int fd, int mask, void *arg)
             }
             break;
         }
-        take_message(fs, nf, r->rbuf, (size_t)n, 0);
+        for (int k = 0; k < n && u->n > 0; k++) {
+            nf = 0;
+            for (int i = 0; i < 2; i++)
+                if (u->f[i])
+                    fs[nf++] = u->f[i];
+            take_message(fs, nf, r->rbuf + (size_t)k * RES_UDP_BUF,
+                         mm[k].msg_len, 0);
+        }
     }
     u->busy = 0;
     if (!u->n)

@@ -35,14 +35,21 @@ typedef struct res_answer {
 } res_answer;
 
 /* Callbacks of one lookup; never called from inside resolver_start.
- *  answer: one family's answer (n may be 0), as soon as it is known;
+ *  answer: one family's answer (n may be 0), as soon as it is known; on
+ *          success every family asked gets exactly one (a family that was
+ *          empty or failed while the other had addresses: n = 0), on
+ *          failure none;
  *  done:   the lookup is over; err 0 when at least one address came, else
  *          HF_E_RESOLVE (6) with why naming the name, the server and the
  *          cause ("NXDOMAIN from 127.0.0.1:53", "no answer", "all servers
  *          failed: timeout", "malformed answer from ..."), or HF_E_NOMEM.
  *          After done the query is freed: do not cancel it.
  *  log:    a line for -v (the server asked, UDP/TCP, each answer record
- *          "name TYPE ttl data", the CNAME chain), may be NULL. */
+ *          "name TYPE ttl data", the CNAME chain), may be NULL (then no
+ *          line is even formatted: pass NULL when not verbose).  It must
+ *          not call back into the resolver.
+ * answer and done may cancel lookups (their own, in answer), start new
+ * ones, or free the resolver. */
 typedef struct res_callbacks {
     void (*answer)(void *arg, const res_answer *a);
     void (*done)(void *arg, int err, const char *why);
@@ -74,7 +81,11 @@ void resolver_cancel(res_query *q);
 
 /* The cache alone, with no system call: fills up to max addresses of the
  * family (AF_UNSPEC: both) for name; returns the count, 0 on a miss, or -1
- * for a cached negative answer (NXDOMAIN / NODATA within its TTL). */
+ * for a cached negative answer (NXDOMAIN / NODATA within its TTL).  The
+ * search list applies as in resolver_start: the first candidate name with
+ * a positive entry (for any family asked) gives the addresses; a candidate
+ * whose families are all cached negative is passed over; one that is not
+ * cached at all is a miss.  0 before the first lookup (nothing read yet). */
 int resolver_cached(resolver *r, const char *name, int family,
                     struct sockaddr_storage *out, int max);
 

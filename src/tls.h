@@ -24,6 +24,8 @@ typedef struct tls_config {
     const char *pinned;        /* --pinnedpubkey "sha256//B64[;sha256//B64]"
                                 * or a PEM/DER public key file */
     const char *alpn;          /* comma list offered, e.g. "http/1.1" */
+    int no_session;            /* --no-sessionid: no session offered, none
+                                * stored (every handshake a full one) */
 } tls_config;
 
 /* One client's TLS state: SSL_CTXs per configuration and the session

@@ -39,7 +39,7 @@ static uint32_t intern(hf_trace *tr, const char *s)
 
 static const char *str_at(const hf_trace *tr, uint32_t off)
 {
-    return off && off < tr->strs.len ? tr->strs.data + off : "";
+    return tr && off && off < tr->strs.len ? tr->strs.data + off : "";
 }
 
 static void to_public(const hf_trace *tr, uint64_t t0, const trace_ev *e,
@@ -67,7 +67,7 @@ void trace_emit(hf_client *c, hf_trace *tr, uint64_t t0, long transfer,
     trace_ev e;
     memset(&e, 0, sizeof e);
     e.type = type;
-    e.mono = loop_now_ns();
+    e.mono = a->mono ? a->mono : loop_now_ns();
     e.transfer = transfer;
     e.conn = conn;
     e.value = a->value;

@@ -29,6 +29,7 @@ typedef struct ev_args {
     int64_t value;
     int closed_by;
     const hf_tcp_info *tcp;
+    uint64_t mono;           /* when it happened; 0 = now */
 } ev_args;
 
 void trace_init(hf_trace *tr, uint64_t t0);

@@ -44,6 +44,7 @@ typedef struct transfer {
     int64_t up_sent;        /* reader bytes sent */
     int expect;
     size_t head_len;        /* bytes of the request head */
+    uint64_t head_start;    /* when its first byte was handed to the kernel */
     uint64_t tm_total, tm_conn, tm_expect;
     int https;
     tls_config tls;         /* borrowed from the request */
@@ -131,7 +132,7 @@ static void fail(transfer *t, hf_err e, const char *fmt, ...)
     a.detail = t->rs->errmsg;
     a.peer = t->peer;
     ev(t, HF_EV_ERROR, &a);
-    close_after(t, CONN_ABORT, hf_err_name(e));
+    close_after(t, CONN_ABORT, hf_strerror(e));
     t->done = 1;
     t->state = ST_DONE;
 }
@@ -640,6 +641,8 @@ static void do_send(transfer *t)
     for (;;) {
         if (t->done)
             return;
+        if (t->send_phase == SEND_HEAD && t->out_off == 0 && !t->head_start)
+            t->head_start = loop_now_ns(); /* the request leaves now */
         while (t->out_off < t->out.len) {
             size_t nw;
             int want;
@@ -663,8 +666,14 @@ static void do_send(transfer *t)
             t->out_off += nw;
         }
         if (t->send_phase == SEND_HEAD) {
+            char line[200];
+            size_t ll = strcspn(t->rs->req_head ? t->rs->req_head : "", "\r\n");
+            snprintf(line, sizeof line, "%.*s", (int)(ll < 190 ? ll : 190),
+                     t->rs->req_head ? t->rs->req_head : "");
             ev_args a = {0};
             a.value = (int64_t)t->head_len;
+            a.detail = line;
+            a.mono = t->head_start;
             ev(t, HF_EV_REQUEST_HEAD, &a);
             t->send_phase = t->rq->has_body ? SEND_BODY : SEND_DONE;
             if (t->expect) {
@@ -1048,6 +1057,7 @@ static void on_total_timeout(loop *l, void *arg)
 static int begin_exchange(transfer *t)
 {
     t->out.len = t->out_off = 0;
+    t->head_start = 0;
     t->send_phase = SEND_HEAD;
     t->body_off = 0;
     t->up_sent = 0;
@@ -1189,6 +1199,7 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
         tc->key_password = rq->key_password;
         tc->pinned = rq->pinned;
         tc->alpn = "http/1.1";
+        tc->no_session = rq->no_session;
         if (!(tkey = tls_config_key(tc))) {
             fail(t, HF_E_NOMEM, "request: out of memory");
             goto done;

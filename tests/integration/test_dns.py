@@ -468,7 +468,28 @@ def hostile_good(t):
     q = h.queries(m)
     t.eq(sorted(x["qtype"] for x in q), [1, 28], "A and AAAA asked")
     t.check(all(x["edns"] for x in q), "EDNS0 on every query")
-    t.check(len({x["port"] for x in q}) == 2, "a fresh socket per query: %s" % q)
+    # A and AAAA of one lookup share its socket (as glibc's do), each with
+    # its own random ID
+    t.check(len({x["port"] for x in q}) == 1, "one port per lookup: %s" % q)
+    t.check(len({x["id"] for x in q}) == 2, "one ID per query: %s" % q)
+
+
+@test(tags=("fast",))
+def hostile_new_port_per_lookup(t):
+    # sockets are kept between lookups, but each lookup gets a new random
+    # port (disconnect + connect) and the stray second copy of an answer
+    # never reaches the next lookup
+    h = _hostile(t)
+    m = h.mark()
+    names = ["dup.test"] + ["p%d.good.test" % i for i in range(49)]
+    o = dnsq(t, h.server, ["-4", "--inflight", "1", "--stats"] + names)
+    _ok(t, o)
+    t.eq(len(o.addrs(typ="A")), 50, "all answered")
+    t.eq(o.stats.get("ignored"), 0, "no stale datagram seen by a later lookup")
+    ports = [x["port"] for x in h.queries(m)]
+    t.eq(len(ports), 50, "queries")
+    t.check(len(set(ports)) >= 45, "distinct ports over 50 lookups one after "
+            "the other: %d" % len(set(ports)))
 
 
 @test(tags=("fast",))
@@ -704,11 +725,13 @@ def hostile_random_ids_and_ports(t):
     tag = "x%d" % (time.monotonic_ns() % 100000)
     names = ["%s%d.good.test" % (tag, i) for i in range(2000)]
     nf = t.write("names", ("\n".join(names) + "\n").encode())
+    # attempts:2: a datagram lost to a full socket buffer is asked again
     o = dnsq(t, h.server, ["-4", "-q", "--stats", "--inflight", "100",
-                           "--names-file", nf])
+                           "--names-file", nf], conf=_conf(t, "options attempts:2\n"))
     _ok(t, o)
     q = [x for x in h.queries(m, settle=0.3) if x["name"].startswith(tag)]
-    t.eq(len(q), 2000, "queries logged")
+    t.check(2000 <= len(q) <= 2020, "queries logged: %d" % len(q))
+    q = q[:2000]
     ids = [x["id"] for x in q]
     ports = [x["port"] for x in q]
     t.check(len(set(ids)) > 1900, "distinct IDs: %d of 2000" % len(set(ids)))

@@ -877,6 +877,37 @@ def resumption_second_connection_tls12(t):
     _resumption(t, "close12")
 
 
+@test(tags=("fast",))
+def no_sessionid_full_handshakes(t):
+    # --no-sessionid: a full handshake on every connection (TLS 1.3 and 1.2);
+    # without it, in the same run, the next connection resumes again
+    n = ngx(t)
+    for site, proto in (("close", "TLSv1.3"), ("close12", "TLSv1.2")):
+        mark = n.log_mark()
+        u = n.url(site)
+        r = t.run(["-v", "--no-sessionid", "-o", os.devnull, "-o", os.devnull,
+                   "-o", os.devnull] + cacert(t) + [u, u, u, "--next", "-sS",
+                                                     "-o", os.devnull] + cacert(t) + [u])
+        t.rc(r, 0)
+        log = n.log_since(mark, 4)
+        t.eq(len({e["conn"] for e in log}), 4, "four connections (keepalive_timeout 0)")
+        t.eq([e["reused"] for e in log], [".", ".", ".", "."],
+             "nginx: no session reused with --no-sessionid (%s)" % proto)
+        t.eq([e["proto"] for e in log], [proto] * 4, "protocol")
+        if not t.is_curl:
+            t.check("session resumed" not in r.err and
+                    len(re.findall(r"full handshake", r.err, re.I)) == 3,
+                    "-v: three full handshakes, none resumed")
+        # resumption on (the default): the second connection resumes the
+        # session of the first
+        mark = n.log_mark()
+        r = t.run(["-sS", "-o", os.devnull, "-o", os.devnull] + cacert(t) + [u, u])
+        t.rc(r, 0)
+        log = n.log_since(mark, 2)
+        t.eq([e["reused"] for e in log], [".", "r"],
+             "nginx: second session reused without the flag (%s)" % proto)
+
+
 @test()
 def resumption_not_across_hosts(t):
     # the session of localhost:P is not offered to hflow.test:P

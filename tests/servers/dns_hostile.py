@@ -16,6 +16,7 @@ Addresses: 127.0.0.1 / ::1 unless said otherwise; a "bad" answer carries
 
   good       A / AAAA, TTL 300
   shortttl   A / AAAA, TTL 1
+  dup        the answer twice
   wrongid    a bad answer with the wrong ID first, then the right one
   wrongq     the right ID but another question (evil.test) first, then right
   otherport  a bad answer from another socket (other source port) first
@@ -56,7 +57,7 @@ KEYWORDS = {
     "good", "wrongid", "wrongq", "otherport", "truncated", "empty", "tc",
     "big", "tcpclose", "loop", "pastend", "longlabel", "counts", "nul",
     "cnameloop", "selfcname", "hops", "servfail", "refused", "noanswer",
-    "formerr", "nodata", "nxdomain", "nxnosoa", "shortttl",
+    "formerr", "nodata", "nxdomain", "nxnosoa", "shortttl", "dup",
 }
 
 T_A, T_CNAME, T_SOA, T_AAAA, T_OPT = 1, 5, 6, 28, 41
@@ -192,6 +193,8 @@ def respond(q, proto):
     own = enc_name(q.name)
     if b == "good":
         return [(good, "main")]
+    if b == "dup":
+        return [(good, "main"), (good, "main")]
     if b == "shortttl":
         return [(addr_answer(q, ttl=1), "main")]
     if b == "wrongid":
