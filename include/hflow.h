@@ -300,7 +300,8 @@ typedef enum hf_ev {
     HF_EV_DNS_END,           /* value = addresses found */
     HF_EV_CONNECT_START,     /* an attempt (SYN): peer; value = attempt # */
     HF_EV_CONNECT_FAILED,    /* peer; value = errno; detail = the cause */
-    HF_EV_TCP_ESTABLISHED,   /* SYN-ACK seen, ACK sent: peer, local, tcp */
+    HF_EV_TCP_ESTABLISHED,   /* SYN-ACK seen, ACK sent: peer, local, tcp;
+                              * value = the handshake's duration in ns */
     HF_EV_TLS_START,         /* ClientHello: detail = SNI and ALPN */
     HF_EV_TLS_END,           /* Finished: detail = version, cipher, group,
                               * ALPN, resumed, verification */

@@ -282,6 +282,16 @@ static uint64_t bound(uint64_t t, uint64_t prev, uint64_t total)
     return t > total ? total : t;
 }
 
+/* A timing in ms; -1 (a phase that did not happen) as an integer. */
+static void put_ms(jw *w, const char *key, double v)
+{
+    jw_key(w, key);
+    if (v < 0)
+        jw_int(w, -1);
+    else
+        jw_num(w, v, 3);
+}
+
 static void timings(jw *w, const hf_response *r, const phases *ph)
 {
     uint64_t total = hf_response_time_ns(r, HF_TIME_TOTAL);
@@ -315,20 +325,13 @@ static void timings(jw *w, const hf_response *r, const phases *ph)
     receive = ms(total - first);
     jw_key(w, "timings");
     jw_obj(w);
-    jw_key(w, "blocked");
-    jw_num(w, blocked, 3);
-    jw_key(w, "dns");
-    jw_num(w, dns, 3);
-    jw_key(w, "connect");
-    jw_num(w, connect, 3);
-    jw_key(w, "ssl");
-    jw_num(w, ssl, 3);
-    jw_key(w, "send");
-    jw_num(w, send, 3);
-    jw_key(w, "wait");
-    jw_num(w, wait, 3);
-    jw_key(w, "receive");
-    jw_num(w, receive, 3);
+    put_ms(w, "blocked", blocked);
+    put_ms(w, "dns", dns);
+    put_ms(w, "connect", connect);
+    put_ms(w, "ssl", ssl);
+    put_ms(w, "send", send);
+    put_ms(w, "wait", wait);
+    put_ms(w, "receive", receive);
     jw_obj_end(w);
 }
 

@@ -1152,6 +1152,7 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
         snprintf(d, sizeof d, "%s %s", rq->method, shown0);
         ev_args a = {0};
         a.detail = d;
+        a.mono = t->t0;
         ev(t, HF_EV_QUEUED, &a);
     }
 
