@@ -5,7 +5,7 @@ set -eu
 
 PKGS="make gcc clang libclang-rt-14-dev pkg-config libssl-dev zlib1g-dev \
       nginx-light python3-httpbin gunicorn curl wrk hyperfine valgrind procps \
-      openssl ca-certificates dnsmasq-base strace"
+      openssl ca-certificates dnsmasq-base strace tshark"
 
 missing=""
 for p in $PKGS; do

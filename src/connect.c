@@ -421,7 +421,7 @@ int connector_start(hf_client *c, const url *u, uint64_t t0,
         res_callbacks rcb = rcb0;
         rcb.answer = on_answer;
         rcb.done = on_dns_done;
-        rcb.log = on_dns_log;
+        rcb.log = k->cb.log ? on_dns_log : NULL;
         rcb.arg = k;
         int fam = c->family == 4 ? AF_INET : c->family == 6 ? AF_INET6 : AF_UNSPEC;
         emit(k, HF_EV_DNS_START, NULL, u->host, 0);

@@ -67,6 +67,11 @@
 #define RES_UDP_BUF 65536
 #define RES_TCP_MAX 65535
 #define RES_UDP_POOL 128            /* idle UDP sockets kept per family */
+/* UDP queries in flight per server; more wait their turn in the resolver.
+ * A burst beyond what the server's socket buffer holds is dropped by its
+ * kernel, and each drop costs a whole timeout: dnsmasq's default 212992
+ * bytes of buffer hold ~160 queued queries. */
+#define RES_SERVER_INFLIGHT 128
 
 #define DEF_RESOLV "/etc/resolv.conf"
 #define DEF_HOSTS "/etc/hosts"
@@ -147,6 +152,8 @@ typedef struct fam {
     int hops;
     uint32_t ttl;                /* min TTL of the records used */
     int try_idx, ntries, srv0, srv;
+    int queued;                  /* waiting for room at its server */
+    struct fam *wprev, *wnext;   /* the server's wait queue */
     usock *us;                   /* UDP */
     int fd;                      /* TCP */
     int tcp;                     /* 0 UDP; 1 connecting, 2 writing, 3 reading */
@@ -218,6 +225,9 @@ struct resolver {
     res_query *live, *zombies;
     usock *pool[2];              /* idle UDP sockets: [0] IPv4, [1] IPv6 */
     int npool[2];
+    int inflight[RES_MAX_SERVERS];   /* UDP queries out, per server */
+    fam *wq_head[RES_MAX_SERVERS], *wq_tail[RES_MAX_SERVERS];
+    int pumping;
     int depth, free_pending;
     uint8_t *rbuf;               /* 2 x RES_UDP_BUF bytes */
     dns_msg *msg;                /* decode scratch */
@@ -807,11 +817,21 @@ static void enter(resolver *r)
 }
 
 static void really_free(resolver *r);
+static void pump(resolver *r);
 
 static void leave(resolver *r)
 {
     if (--r->depth > 0)
         return;
+    if (!r->pumping && !r->free_pending) {
+        /* Queries waiting for room at their server go now, at depth 0:
+         * their failures may call callbacks, which may re-enter. */
+        r->pumping = 1;
+        r->depth++;
+        pump(r);
+        r->depth--;
+        r->pumping = 0;
+    }
     while (r->zombies) {
         res_query *q = r->zombies;
         r->zombies = q->next;
@@ -923,11 +943,31 @@ static void us_detach(fam *f)
         us_free(u);
 }
 
+static void wq_unlink(resolver *r, fam *f)
+{
+    int s = f->srv;
+    if (f->wprev)
+        f->wprev->wnext = f->wnext;
+    else
+        r->wq_head[s] = f->wnext;
+    if (f->wnext)
+        f->wnext->wprev = f->wprev;
+    else
+        r->wq_tail[s] = f->wprev;
+    f->wprev = f->wnext = NULL;
+    f->queued = 0;
+}
+
 static void fam_close(fam *f)
 {
-    loop *l = f->q->r->l;
-    if (f->us)
+    resolver *r = f->q->r;
+    loop *l = r->l;
+    if (f->queued)
+        wq_unlink(r, f);
+    if (f->us) {
+        r->inflight[f->us->srv]--;
         us_detach(f);
+    }
     if (f->fd >= 0) {
         loop_unwatch(l, f->fd);
         close(f->fd);
@@ -1141,6 +1181,7 @@ static int udp_send(fam *f)
     u->f[u->f[0] ? 1 : 0] = f;
     u->n++;
     f->us = u;
+    r->inflight[u->srv]++;
     if (send(u->fd, f->qbuf + 2, (size_t)f->qlen, 0) < 0) {
         snprintf(f->cause, sizeof f->cause, "cannot send to %s: %s",
                  s->text, strerror(errno));
@@ -1218,6 +1259,20 @@ static int send_try(fam *f)
             return -1;
         }
         f->qlen = n;
+        const usock *sh = f->q->share;
+        int joins = sh && sh->srv == f->srv && sh->n == 1;  /* no new port */
+        if (!joins && r->inflight[f->srv] >= RES_SERVER_INFLIGHT) {
+            /* No room at this server now: in line (pump() sends it). */
+            f->queued = 1;
+            f->wnext = NULL;
+            f->wprev = r->wq_tail[f->srv];
+            if (f->wprev)
+                f->wprev->wnext = f;
+            else
+                r->wq_head[f->srv] = f;
+            r->wq_tail[f->srv] = f;
+            return 0;
+        }
         if (udp_send(f) == 0)
             return 0;
         fam_close(f);
@@ -1229,6 +1284,32 @@ static int send_try(fam *f)
     else
         fam_fail(f, HF_E_RESOLVE, "%s", last);
     return -1;
+}
+
+/* Send what waits for room at its server (from leave(), at depth 1). */
+static void pump(resolver *r)
+{
+    for (int s = 0; s < RES_MAX_SERVERS; s++)
+        while (r->wq_head[s] && r->inflight[s] < RES_SERVER_INFLIGHT &&
+               !r->free_pending) {
+            fam *f = r->wq_head[s];
+            res_query *q = f->q;
+            fam *sib = &q->f[f == &q->f[0]];
+            wq_unlink(r, f);
+            int ok = udp_send(f) == 0;
+            if (ok && sib->q && sib->queued && sib->srv == s) {
+                /* Its sibling waits too: both on one socket, as usual. */
+                wq_unlink(r, sib);
+                q->share = f->us;
+                if (udp_send(sib) != 0)
+                    try_next(sib);
+                q->share = NULL;
+            }
+            if (!ok)
+                try_next(f);
+            if (f->st != FS_WAIT || sib->st != FS_WAIT)
+                q_check(q);
+        }
 }
 
 /* Start asking f->asked (a candidate, or the end of a CNAME chain). */

@@ -499,7 +499,7 @@ static void resolve_and_connect(transfer *t)
     cb.resolved = k_resolved;
     cb.connected = k_connected;
     cb.failed = k_failed;
-    cb.log = k_log;
+    cb.log = t->rq->debug_fn ? k_log : NULL; /* no text nobody reads */
     cb.event = k_event;
     cb.arg = t;
     connector_free(t->k);

@@ -742,6 +742,24 @@ def hostile_random_ids_and_ports(t):
     t.check(pseq < 100, "ports are not sequential: %d neighbours differ by 1" % pseq)
 
 
+@test(tags=("fast",))
+def hostile_burst_waits_its_turn(t):
+    # 1000 lookups started at once, one try each: without the per-server
+    # limit on queries in flight, the server's socket buffer overflows and
+    # the lost queries time out
+    h = _hostile(t)
+    m = h.mark()
+    tag = "b%d" % (time.monotonic_ns() % 100000)
+    names = ["%s%d.good.test" % (tag, i) for i in range(1000)]
+    nf = t.write("names", ("\n".join(names) + "\n").encode())
+    o = dnsq(t, h.server, ["-4", "-q", "--stats", "--names-file", nf])
+    _ok(t, o)
+    t.eq(o.stats.get("queries_sent"), 1000, "no query sent twice")
+    q = [x for x in h.queries(m, settle=0.2) if x["name"].startswith(tag)]
+    t.eq(len(q), 1000, "queries logged")
+    t.check(o.r.elapsed < 0.9 + t.slack, "no timeout: %.2f s" % o.r.elapsed)
+
+
 @test()
 def hostile_server_ipv6(t):
     if not have_ipv6():
@@ -795,6 +813,16 @@ def lifecycle_cancel_in_flight(t):
     t.eq(sorted(o.addrs("good.test")), ["127.0.0.1", "::1"], "the others answered")
     t.check(o.r.elapsed < 0.9 + t.slack, "no wait for the 1 s timeout: %.2f s"
             % o.r.elapsed)
+
+
+@test(tags=("fast",))
+def lifecycle_cancel_while_waiting_for_room(t):
+    h = _hostile(t)
+    names = ["w%d.good.test" % i for i in range(600)]
+    nf = t.write("names", ("\n".join(names) + "\n").encode())
+    o = dnsq(t, h.server, ["--cancel-ms", "2", "-q", "--names-file", nf])
+    t.eq(o.r.rc, 0, "exit: %s" % o.r.brief())
+    t.check(o.r.out.decode().count(" cancelled") > 0, "some were cancelled")
 
 
 @test(tags=("fast",))
