@@ -246,6 +246,9 @@ else
     echo "   (no $TRACEBENCH: make builds it from tests/tools/tracebench.c)"
 fi
 
+RUNSTAT=$TMP/runstat BENCH_TABLE=$TMP/table HFLOW=$HFLOW_BIN CURL=$CURL_BIN \
+    sh bench/tls.sh || die "bench/tls.sh failed (see above)"   # https: its rows join the table
+
 # --- summary ------------------------------------------------------------
 echo
 awk -F '\t' '

@@ -2,14 +2,15 @@
 # bench/tls.sh -- hflow vs curl over https, against one private nginx with
 # TLS on 127.0.0.1 (bench/run.sh calls it; it also runs alone).
 #
-#   d. one big download (1 GiB, sparse file) over https to /dev/null,
+#   TLS a. one big download (1 GiB, sparse file) over https to /dev/null,
 #      5 runs each, interleaved: throughput from the median wall time;
 #      median CPU time (user+sys); the byte count verified once
-#   e. one https GET (1 KiB) per process, 200 runs each, interleaved:
+#   TLS b. one https GET (1 KiB) per process, 200 runs each, interleaved:
 #      median wall time (and peak RSS, for information)
-#   f. 1,000 sequential https GETs of the 1 KiB file in one process, each on
-#      a new connection (a server block with keepalive_timeout 0 closes every
-#      connection; the URL repeated on the command line), 3 runs each:
+#   TLS c. 1,000 sequential https GETs of the 1 KiB file in one process,
+#      each on a new connection (a server block with keepalive_timeout 0
+#      closes every connection; the URL repeated on the command line), 3
+#      runs each:
 #      requests/s for hflow (session resumption on), curl (which resumes
 #      too) and hflow --no-sessionid.  A short probe first checks, in
 #      nginx's access log ($ssl_session_reused), that hflow and curl really
@@ -47,9 +48,9 @@ abspath() {
     esac
 }
 H=$(abspath "$HFLOW")
-[ -n "$H" ] && [ -x "$H" ] || die "hflow not found or not executable: $HFLOW"
+if [ -z "$H" ] || [ ! -x "$H" ]; then die "hflow not found or not executable: $HFLOW"; fi
 C=$(abspath "$CURL")
-[ -n "$C" ] && [ -x "$C" ] || die "curl not found or not executable: $CURL"
+if [ -z "$C" ] || [ ! -x "$C" ]; then die "curl not found or not executable: $CURL"; fi
 
 if [ -n "$QUICK" ]; then
     BIG_SIZE=100M BIG_LABEL=100MiB BIG_BYTES=104857600 D_RUNS=3
@@ -62,7 +63,8 @@ F_N=1000
 SMALL_BYTES=1024
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hflow-tlsbench.XXXXXX") || die "mktemp failed"
-RS_PID= WD_PID=
+RS_PID=''
+WD_PID=''
 # shellcheck disable=SC2317  # (called from the trap)
 cleanup() {
     [ -n "$WD_PID" ] && kill "$WD_PID" 2>/dev/null && wait "$WD_PID" 2>/dev/null
@@ -125,8 +127,10 @@ ngx_tls_start() {
         _try=$((_try + 1))
         P_KA=$(_ngx_free_port) && P_CLOSE=$(_ngx_free_port) &&
             P_PROBE=$(_ngx_free_port) || return 1
-        [ "$P_KA" != "$P_CLOSE" ] && [ "$P_KA" != "$P_PROBE" ] &&
-            [ "$P_CLOSE" != "$P_PROBE" ] || continue
+        if [ "$P_KA" = "$P_CLOSE" ] || [ "$P_KA" = "$P_PROBE" ] ||
+            [ "$P_CLOSE" = "$P_PROBE" ]; then
+            continue
+        fi
         cat >"$NGX/nginx.conf" <<EOF
 $_user
 daemon off;
@@ -236,8 +240,8 @@ row() {   # NAME UNIT HFLOW CURL CMP TARGET (as bench/run.sh)
 }
 TLS="--cacert $CA"
 
-# --- d. big download ---------------------------------------------------
-echo "-- d. $BIG_LABEL over https to /dev/null: $D_RUNS runs each, interleaved (+1 warm-up)"
+# --- TLS a. big download ---------------------------------------------------
+echo "-- TLS a. $BIG_LABEL over https to /dev/null: $D_RUNS runs each, interleaved (+1 warm-up)"
 # shellcheck disable=SC2086
 verify "https download" $BIG_BYTES hflow "$H" -s $TLS "$URL_BIG" :: curl "$C" -s $TLS "$URL_BIG"
 # shellcheck disable=SC2086
@@ -254,8 +258,8 @@ done
 row "https $BIG_LABEL (MB/s)" MB/s "$D_TPUT_H" "$D_TPUT_C" ge 1.0
 row "https $BIG_LABEL CPU (s)" s "$D_CPU_H" "$D_CPU_C" le 1.0
 
-# --- e. one GET per process -------------------------------------------------
-echo "-- e. one 1 KiB https GET per process: $E_RUNS runs each, interleaved (+$E_WARM warm-up)"
+# --- TLS b. one GET per process -------------------------------------------------
+echo "-- TLS b. one 1 KiB https GET per process: $E_RUNS runs each, interleaved (+$E_WARM warm-up)"
 # shellcheck disable=SC2086
 verify "https GET" $SMALL_BYTES hflow "$H" -s $TLS "$URL_SMALL" :: curl "$C" -s $TLS "$URL_SMALL"
 # shellcheck disable=SC2086
@@ -271,8 +275,8 @@ done
 row "https GET wall (ms)" ms "$(calc 'w * 1000' -v w="$E_WALL_H")" \
     "$(calc 'w * 1000' -v w="$E_WALL_C")" le 0.8
 
-# --- f. many connections --------------------------------------------------
-echo "-- f. $F_N https GETs in one process, each on a new connection: $F_RUNS run(s) each"
+# --- TLS c. many connections --------------------------------------------------
+echo "-- TLS c. $F_N https GETs in one process, each on a new connection: $F_RUNS run(s) each"
 # The probe: 4 connections each; nginx logs whether each session was reused.
 # shellcheck disable=SC2086
 rs -n 1 -t 30 -R 4 hflow "$H" -s $TLS "$URL_PROBE" :: curl "$C" -s $TLS "$URL_PROBE" \

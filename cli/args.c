@@ -21,6 +21,8 @@ enum opt_id {
     O_SILENT, O_SHOW_ERROR, O_FAIL, O_FAIL_WITH_BODY, O_VERBOSE,
     O_USER_AGENT, O_REFERER, O_USER, O_MAX_TIME, O_CONNECT_TIMEOUT,
     O_RESOLVE, O_IPV4, O_IPV6, O_COMPRESSED, O_WRITE_OUT, O_HELP,
+    O_LOCATION, O_LOCATION_TRUSTED, O_MAX_REDIRS, O_POST301, O_POST302,
+    O_POST303,
     O_HAR, O_TRACE_JSON, /* machine-readable records (cli/record.c) */
     O_VERSION, O_PROGRESS_METER, O_PROGRESS_BAR, O_URL, O_BUFFER,
     O_INSECURE, O_CACERT, O_CAPATH, O_TLSV12, O_TLSV13, O_TLS_MAX,
@@ -71,6 +73,12 @@ static const opt opts[] = {
     {'4', "ipv4", 0, O_IPV4},
     {'6', "ipv6", 0, O_IPV6},
     {0, "compressed", 2, O_COMPRESSED},
+    {'L', "location", 2, O_LOCATION},
+    {0, "location-trusted", 2, O_LOCATION_TRUSTED},
+    {0, "max-redirs", 1, O_MAX_REDIRS},
+    {0, "post301", 2, O_POST301},
+    {0, "post302", 2, O_POST302},
+    {0, "post303", 2, O_POST303},
     {'w', "write-out", 1, O_WRITE_OUT},
     {0, "har", 1, O_HAR},
     {0, "trace-json", 1, O_TRACE_JSON},
@@ -266,6 +274,26 @@ static int apply(cfg *c, const opt *o, int on, const char *val,
     case O_IPV4: c->ip_family = 4; break;
     case O_IPV6: c->ip_family = 6; break;
     case O_COMPRESSED: c->compressed = on; break;
+    case O_LOCATION: c->location = on; break;
+    case O_LOCATION_TRUSTED:
+        c->location = on ? 1 : c->location;
+        c->follow_flags = on ? c->follow_flags | HF_FOLLOW_TRUSTED
+                             : c->follow_flags & ~(unsigned)HF_FOLLOW_TRUSTED;
+        break;
+    case O_MAX_REDIRS: {
+        char *end;
+        errno = 0;
+        long v = strtol(val, &end, 10);
+        if (end == val || *end || errno || v < -1)
+            return usage_error("option %s: expected a number (-1 for no limit)",
+                               optname);
+        c->max_redirs = v < 0 ? 1000000 : v;
+        c->max_redirs_set = 1;
+        break;
+    }
+    case O_POST301: c->follow_flags |= on ? HF_FOLLOW_POST301 : 0; break;
+    case O_POST302: c->follow_flags |= on ? HF_FOLLOW_POST302 : 0; break;
+    case O_POST303: c->follow_flags |= on ? HF_FOLLOW_POST303 : 0; break;
     case O_WRITE_OUT:
         if (val[0] == '@') {
             sbuf b = {0};
@@ -497,6 +525,11 @@ static const char help_text[] =
 " -u, --user USER:PASSWORD  Basic authentication\n"
 " -I, --head                Send HEAD and show the response head\n"
 " -G, --get                 Put the -d data in the URL query and use GET\n"
+" -L, --location            Follow redirects (each hop has its own timings)\n"
+"     --max-redirs N        At most N redirects with -L (default 30; -1 no limit)\n"
+"     --post301, --post302, --post303\n"
+"                           Keep POST after that redirect (default: GET)\n"
+"     --location-trusted    Send credentials and cookies to other hosts too\n"
 "     --compressed          Ask for gzip/deflate and decode the body\n"
 "     --url URL             A URL to fetch (same as a bare argument)\n"
 "\n"

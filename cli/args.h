@@ -55,6 +55,10 @@ typedef struct cfg {
     int ip_family;           /* -4 / -6 */
     int get, head, include, silent, show_error, fail, fail_with_body;
     int verbose, compressed, remote_name_all, no_buffer;
+    int location;            /* -L */
+    long max_redirs;         /* --max-redirs (30 unless set) */
+    int max_redirs_set;
+    unsigned follow_flags;   /* --post30x, --location-trusted */
     int no_progress;         /* --no-progress-meter */
     int flow;                /* --flow: a sequence diagram per connection */
     int stat;                /* --stat: a waterfall per transfer */

@@ -343,6 +343,9 @@ static void transfer(run *st, size_t idx)
         e = hf_request_set_decompress(r, 1);
     if (!e)
         e = set_tls(c, r);
+    if (!e && c->location)
+        e = hf_request_set_follow(r, c->max_redirs_set ? c->max_redirs : 30,
+                                  c->follow_flags);
     xfer x = {c, &out, st->have_dump ? &st->dump : NULL, NULL, NULL, 0, 0};
     /* no meter when the body itself goes to the terminal */
     if (st->meter && !output_to_terminal(&out))

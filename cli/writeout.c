@@ -207,9 +207,15 @@ static void split_addr(const char *a, char *ip, size_t ipcap, long *port)
         *port = strtol(colon + 1, NULL, 10);
 }
 
+/* Cumulative from the start of the whole operation, as curl's: the time
+ * of the redirects before this hop is added (each hop's own timings are in
+ * its trace). */
 static uint64_t tm(const hf_response *r, hf_time t)
 {
-    return r ? hf_response_time_ns(r, t) : 0;
+    if (!r)
+        return 0;
+    uint64_t v = hf_response_time_ns(r, t);
+    return v ? v + hf_response_time_redirect_ns(r) : 0;
 }
 
 static uint64_t diff(uint64_t a, uint64_t b)
@@ -431,7 +437,7 @@ static void get(const ctx *x, enum var id, val *v)
     case V_NUM_CERTS: v->i = r ? hf_response_num_certs(r) : 0; break;
     case V_NUM_CONNECTS: v->i = wi->num_connects; break;
     case V_NUM_HEADERS: v->i = r ? (int64_t)hf_response_header_count(r) : 0; break;
-    case V_NUM_REDIRECTS: v->i = 0; break; /* hflow does not follow them */
+    case V_NUM_REDIRECTS: v->i = r ? hf_response_num_redirects(r) : 0; break;
     case V_NUM_RETRIES: v->i = 0; break;   /* no --retry (yet) */
     case V_REMOTE_IP:
     case V_REMOTE_PORT:
@@ -486,7 +492,10 @@ static void get(const ctx *x, enum var id, val *v)
     case V_TIME_POSTTRANSFER: v->kind = K_TIME; v->ns = tm(r, HF_TIME_POSTTRANSFER); break;
     case V_TIME_PRETRANSFER: v->kind = K_TIME; v->ns = tm(r, HF_TIME_PRETRANSFER); break;
     case V_TIME_QUEUE: v->kind = K_TIME; v->ns = 0; break; /* never queued */
-    case V_TIME_REDIRECT: v->kind = K_TIME; v->ns = 0; break;
+    case V_TIME_REDIRECT:
+        v->kind = K_TIME;
+        v->ns = r ? hf_response_time_redirect_ns(r) : 0;
+        break;
     case V_TIME_SERVER: v->kind = K_TIME; v->ns = phase(x, PH_SERVER); break;
     case V_TIME_STARTTRANSFER: v->kind = K_TIME; v->ns = tm(r, HF_TIME_STARTTRANSFER); break;
     case V_TIME_TCP: v->kind = K_TIME; v->ns = phase(x, PH_TCP); break;

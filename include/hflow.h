@@ -52,6 +52,7 @@ extern "C" {
     XX(PEER_CERT, 60, "server certificate verification failed")               \
     XX(BAD_CONTENT_ENCODING, 61, "bad content encoding")                      \
     XX(TOO_LARGE, 63, "maximum size exceeded")                                \
+    XX(SEND_FAIL_REWIND, 65, "the request body cannot be sent again")         \
     XX(SSL_CACERT_BADFILE, 77, "problem with the CA certificate file")        \
     XX(SSL_PINNEDPUBKEY, 90, "public key does not match the pinned key")
 
@@ -165,6 +166,19 @@ HF_EXTERN hf_err hf_request_set_pinned_pubkey(hf_request *r,
  * handshake is a full one and no session is saved. */
 HF_EXTERN hf_err hf_request_set_session_reuse(hf_request *r, int on);
 
+/* Redirects (curl's -L): follow at most max_redirs (curl's default with
+ * -L is 30; -1, the default, does not follow).  Each hop is a response of
+ * its own, with its own timings and trace (hf_response_previous).  301/302
+ * turn POST into GET and 303 turns everything but HEAD into GET, unless the
+ * flags keep it; 307/308 keep method and body (a streamed body cannot be
+ * sent twice: HF_E_SEND_FAIL_REWIND).  Credentials (Basic, the URL's,
+ * Authorization) and user Cookie headers are not sent to another scheme,
+ * host or port unless HF_FOLLOW_TRUSTED, and stay stripped once dropped. */
+enum { HF_FOLLOW_POST301 = 1, HF_FOLLOW_POST302 = 2, HF_FOLLOW_POST303 = 4,
+       HF_FOLLOW_TRUSTED = 8 };
+HF_EXTERN hf_err hf_request_set_follow(hf_request *r, long max_redirs,
+                                       unsigned flags);
+
 /* Whole-request time limit in ms (0 = none), and connect limit (0 = the
  * client's). */
 HF_EXTERN hf_err hf_request_set_timeout_ms(hf_request *r, long ms);
@@ -246,6 +260,12 @@ HF_EXTERN const char *hf_response_url(const hf_response *resp);
 /* Body bytes received, as on the wire (before content decoding), as
  * curl's size_download. */
 HF_EXTERN int64_t hf_response_size_download(const hf_response *resp);
+/* The response of the hop before this one (a redirect), or NULL; owned by
+ * this response.  The number of redirects followed to get here, and the
+ * time they took in ns (curl's time_redirect). */
+HF_EXTERN const hf_response *hf_response_previous(const hf_response *resp);
+HF_EXTERN int hf_response_num_redirects(const hf_response *resp);
+HF_EXTERN uint64_t hf_response_time_redirect_ns(const hf_response *resp);
 /* The request head exactly as sent (request line to blank line), and the
  * body bytes sent.  Borrowed. */
 HF_EXTERN const char *hf_response_request_head(const hf_response *resp,

@@ -105,6 +105,8 @@ struct hf_request {
     int tls_min, tls_max;
     int no_session;          /* hf_request_set_session_reuse(r, 0) */
     int64_t expect_threshold;
+    long max_redirs;         /* -1: do not follow */
+    unsigned follow_flags;   /* HF_FOLLOW_* */
     hf_write_fn *sink;
     void *sink_arg;
     hf_head_fn *head_fn;
@@ -136,6 +138,9 @@ struct hf_response {
     char *req_head;          /* the request head as sent */
     size_t req_head_len;
     long conn_id;
+    struct hf_response *prev;  /* the hop before (a redirect), owned */
+    int num_redirects;
+    uint64_t time_redirect;  /* ns spent in the hops before this one */
     int reused;
     char local[64], remote[64];
     uint64_t t[HF_TIME__COUNT];

@@ -189,6 +189,7 @@ hf_request *hf_request_new(const char *method, const char *url)
     r->method = strdup(method);
     r->url = strdup(url);
     r->expect_threshold = 1024 * 1024;
+    r->max_redirs = -1;
     r->reader_len = -1;
     if (!r->method || !r->url) {
         hf_request_free(r);
@@ -435,6 +436,15 @@ hf_err hf_request_body_reader(hf_request *r, hf_read_fn *read, void *arg,
     return HF_OK;
 }
 
+hf_err hf_request_set_follow(hf_request *r, long max_redirs, unsigned flags)
+{
+    if (!r || max_redirs < -1)
+        return HF_E_BAD_FUNCTION_ARG;
+    r->max_redirs = max_redirs;
+    r->follow_flags = flags;
+    return HF_OK;
+}
+
 hf_err hf_request_set_timeout_ms(hf_request *r, long ms)
 {
     if (!r || ms < 0)
@@ -507,6 +517,7 @@ void hf_response_free(hf_response *resp)
     buf_free(&resp->body);
     trace_free(&resp->trace);
     free(resp->req_head);
+    hf_response_free(resp->prev);
     free(resp->errmsg);
     free(resp->url);
     free(resp->tls_certs);
@@ -648,6 +659,21 @@ int64_t hf_response_size_upload(const hf_response *resp)
 long hf_response_conn_id(const hf_response *resp)
 {
     return resp ? resp->conn_id : -1;
+}
+
+const hf_response *hf_response_previous(const hf_response *resp)
+{
+    return resp ? resp->prev : NULL;
+}
+
+int hf_response_num_redirects(const hf_response *resp)
+{
+    return resp ? resp->num_redirects : 0;
+}
+
+uint64_t hf_response_time_redirect_ns(const hf_response *resp)
+{
+    return resp ? resp->time_redirect : 0;
 }
 
 const hf_trace *hf_response_trace(const hf_response *resp)

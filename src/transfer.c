@@ -28,6 +28,11 @@ typedef struct transfer {
     hf_client *c;
     hf_request *rq;
     hf_response *rs;
+    const char *method;     /* this hop's method and URL (redirects change */
+    const char *url_str;    /* them), whether it sends the body, and */
+    int with_body;          /* whether credentials were stripped */
+    int strip;
+    int follow;             /* a redirect will be followed: drop its body */
     url u;
     char *key;              /* pool key */
     char peer[96];          /* host:port, then ip:port once connected */
@@ -65,6 +70,7 @@ static void on_io(loop *l, int fd, int mask, void *arg);
 static void do_send(transfer *t);
 static void start_exchange(transfer *t);
 static void parse_heads(transfer *t);
+static int is_redirect(int status);
 
 /* ---- reporting ---------------------------------------------------------- */
 
@@ -240,7 +246,7 @@ static int build_head(transfer *t)
     char *target = url_target(&t->u), *host = url_host_header(&t->u);
     int rc = (!target || !host) ? HF_E_NOMEM : 0;
     if (!rc)
-        rc = buf_printf(b, "%s %s HTTP/1.1\r\n", rq->method, target);
+        rc = buf_printf(b, "%s %s HTTP/1.1\r\n", t->method, target);
     if (!rc)
         rc = put_default(b, rq, "Host", host);
     if (!rc)
@@ -249,7 +255,8 @@ static int build_head(transfer *t)
         rc = put_default(b, rq, "Accept", "*/*");
     if (!rc && rq->decompress)
         rc = put_default(b, rq, "Accept-Encoding", "gzip, deflate");
-    if (!rc && (rq->auth_user || t->u.user || user_hdr(rq, "Authorization"))) {
+    if (!rc && !t->strip &&
+        (rq->auth_user || t->u.user || user_hdr(rq, "Authorization"))) {
         /* RFC 7617: the request's credentials, or the URL's userinfo
          * percent-decoded */
         buf cred;
@@ -270,9 +277,14 @@ static int build_head(transfer *t)
         buf_free(&val);
     }
     for (size_t i = 0; i < rq->nhdrs && !rc; i++)
-        if (rq->hdrs[i].value && !is_default(rq->hdrs[i].name))
+        if (rq->hdrs[i].value && !is_default(rq->hdrs[i].name) &&
+            !(t->strip && strcasecmp(rq->hdrs[i].name, "Cookie") == 0) &&
+            /* RFC 9110 15.4: a redirect that dropped the body drops the
+             * fields about it */
+            !(rq->has_body && !t->with_body &&
+              strcasecmp(rq->hdrs[i].name, "Content-Type") == 0))
             rc = buf_printf(b, "%s: %s\r\n", rq->hdrs[i].name, rq->hdrs[i].value);
-    if (!rc && rq->has_body) {
+    if (!rc && t->with_body) {
         int64_t len = rq->reader ? rq->reader_len : (int64_t)rq->body_len;
         if (len < 0)
             rc = put_default(b, rq, "Transfer-Encoding", "chunked");
@@ -519,21 +531,21 @@ static void resolve_and_connect(transfer *t)
 /* ---- sending ------------------------------------------------------------- */
 
 /* RFC 9110 9.2.2: idempotent methods, with a body that can be sent again */
-static int replayable(const hf_request *rq)
+static int replayable(const transfer *t)
 {
     static const char *const idem[] = {"GET", "HEAD", "PUT", "DELETE",
                                        "OPTIONS", "TRACE", NULL};
-    if (rq->reader)
+    if (t->with_body && t->rq->reader)
         return 0;
     for (int i = 0; idem[i]; i++)
-        if (strcmp(rq->method, idem[i]) == 0)
+        if (strcmp(t->method, idem[i]) == 0)
             return 1;
     return 0;
 }
 
 static int retryable(const transfer *t)
 {
-    return t->reused && !t->retried && !t->got_bytes && replayable(t->rq);
+    return t->reused && !t->retried && !t->got_bytes && replayable(t);
 }
 
 /* A reused connection died before the response began: RFC 9112 9.3.1
@@ -675,7 +687,7 @@ static void do_send(transfer *t)
             a.detail = line;
             a.mono = t->head_start;
             ev(t, HF_EV_REQUEST_HEAD, &a);
-            t->send_phase = t->rq->has_body ? SEND_BODY : SEND_DONE;
+            t->send_phase = t->with_body ? SEND_BODY : SEND_DONE;
             if (t->expect) {
                 t->state = ST_EXPECT;
                 t->tm_expect = loop_timer(t->c->lp, EXPECT_WAIT_MS, on_expect_timeout, t);
@@ -688,7 +700,7 @@ static void do_send(transfer *t)
         if (t->done)
             return;
         /* all sent */
-        if (t->rq->has_body) {
+        if (t->with_body) {
             ev_args a = {0};
             a.value = t->rq->reader ? t->up_sent : (int64_t)t->rq->body_len;
             t->rs->size_upload = a.value;
@@ -908,7 +920,11 @@ static void parse_heads(transfer *t)
         }
         t->remaining = t->fr.length;
         memset(&t->ck, 0, sizeof t->ck);
-        if (t->rq->decompress && t->fr.kind != H1_BODY_NONE) {
+        /* a redirect that will be followed: its body is read and dropped,
+         * undecoded (SECURITY.md E.28) */
+        int skip = t->follow && is_redirect(hr.status) &&
+                   hf_response_header(t->rs, "Location");
+        if (t->rq->decompress && t->fr.kind != H1_BODY_NONE && !skip) {
             /* all Content-Encoding fields form one list (RFC 9110 5.3), so
              * six fields count as six codings against the limit */
             buf ce;
@@ -932,6 +948,8 @@ static void parse_heads(transfer *t)
             }
             t->discard = h == HF_HEAD_DISCARD;
         }
+        if (skip)
+            t->discard = 1;
         memmove(raw, raw + hl, cn->rlen - hl);
         cn->rlen -= hl;
         t->state = ST_RECV_BODY;
@@ -1080,7 +1098,7 @@ static int begin_exchange(transfer *t)
         t->rq->debug_fn(t->rq->debug_arg, HF_INFO_HEADER_OUT, since(t),
                         t->out.data, t->out.len);
     /* a small in-memory body goes out with the head, in one write */
-    if (t->rq->has_body && !t->rq->reader && !t->expect &&
+    if (t->with_body && !t->rq->reader && !t->expect &&
         t->rq->body_len <= UPLOAD_PIECE) {
         if (buf_add(&t->out, t->rq->body, t->rq->body_len)) {
             fail(t, HF_E_NOMEM, "send to %s: out of memory", t->peer);
@@ -1124,13 +1142,18 @@ static void release(transfer *t)
     url_free(&t->u);
 }
 
-hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
+/* One hop: what to send where. */
+typedef struct hop {
+    const char *url;
+    const char *method;
+    int with_body;
+    int strip;       /* credentials and user Cookie headers left out */
+    int follow;      /* a redirect answer will be followed */
+} hop;
+
+static hf_err send_one(hf_client *c, hf_request *rq, const hop *h,
+                       hf_response **out)
 {
-    if (!out)
-        return HF_E_BAD_FUNCTION_ARG;
-    *out = NULL;
-    if (!c || !rq)
-        return HF_E_BAD_FUNCTION_ARG;
     hf_response *rs = calloc(1, sizeof *rs);
     if (!rs)
         return HF_E_NOMEM;
@@ -1140,6 +1163,11 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     t->c = c;
     t->rq = rq;
     t->rs = rs;
+    t->url_str = h->url;
+    t->method = h->method;
+    t->with_body = h->with_body;
+    t->strip = h->strip;
+    t->follow = h->follow;
     t->t0 = loop_now_ns();
     t->id = c->next_transfer++;
     trace_init(&rs->trace, t->t0);
@@ -1148,8 +1176,8 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     {
         char d[300];
         char shown0[256];
-        printable(rq->url, shown0, sizeof shown0);
-        snprintf(d, sizeof d, "%s %s", rq->method, shown0);
+        printable(t->url_str, shown0, sizeof shown0);
+        snprintf(d, sizeof d, "%s %s", t->method, shown0);
         ev_args a = {0};
         a.detail = d;
         a.mono = t->t0;
@@ -1157,14 +1185,14 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     }
 
     char why[128] = "";
-    int rc = url_parse(&t->u, rq->url, why, sizeof why);
-    rs->url = rc ? strdup(rq->url) : url_to_string(&t->u);
+    int rc = url_parse(&t->u, t->url_str, why, sizeof why);
+    rs->url = rc ? strdup(t->url_str) : url_to_string(&t->u);
     if (!rs->url) {
         rc = HF_E_NOMEM;
         snprintf(why, sizeof why, "out of memory");
     }
     char shown[256];
-    printable(rq->url, shown, sizeof shown);
+    printable(t->url_str, shown, sizeof shown);
     if (rc) {
         t->state = ST_CONNECT;
         fail(t, (hf_err)rc, "url \"%s\": %s", shown, *why ? why : hf_strerror((hf_err)rc));
@@ -1176,12 +1204,12 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
              shown, t->u.scheme);
         goto done;
     }
-    if (!http_is_token(rq->method)) {
+    if (!http_is_token(t->method)) {
         fail(t, HF_E_BAD_ARG, "request to %s: method is not a token "
              "(RFC 9110 9.1)", t->u.host);
         goto done;
     }
-    t->head_req = strcmp(rq->method, "HEAD") == 0;
+    t->head_req = strcmp(t->method, "HEAD") == 0;
     /* The pool key: scheme, host (with the zone), port, and for https the
      * whole TLS configuration (SECURITY.md B.10, B.11). */
     char *tkey = NULL;
@@ -1221,7 +1249,7 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     if (rq->timeout_ms > 0)
         t->tm_total = loop_timer(c->lp, (uint64_t)rq->timeout_ms, on_total_timeout, t);
 
-    t->cn = pool_take(c, t->key, !replayable(rq));
+    t->cn = pool_take(c, t->key, !replayable(t));
     if (t->cn) {
         t->reused = rs->reused = 1;
         t->cn->tr = &rs->trace;
@@ -1269,4 +1297,143 @@ done:
     t->cn = NULL;
     ev(t, HF_EV_DONE, NULL);
     return rs->err;
+}
+
+/* ---- redirects (RFC 9110 15.4) ------------------------------------------- */
+
+static int is_redirect(int status)
+{
+    return status == 301 || status == 302 || status == 303 ||
+           status == 307 || status == 308;
+}
+
+/* scheme://host:port of an absolute URL, lower-cased by the parser. */
+static char *origin_of(const char *u)
+{
+    url p;
+    char why[64];
+    if (url_parse(&p, u, why, sizeof why) != 0)
+        return NULL;
+    size_t n = strlen(p.scheme) + strlen(p.host) + 32;
+    char *o = malloc(n);
+    if (o)
+        snprintf(o, n, "%s://%s:%d", p.scheme, p.host, p.port);
+    url_free(&p);
+    return o;
+}
+
+/* The next hop's URL: Location resolved against the current URL (RFC 3986
+ * 5.2); a Location without a fragment inherits the current one (RFC 9110
+ * 10.2.2).  malloc'd, or NULL. */
+static char *next_url(const char *cur, const char *location)
+{
+    char *u = url_resolve(cur, location);
+    if (!u || strchr(location, '#'))
+        return u;
+    const char *frag = strchr(cur, '#');
+    if (!frag)
+        return u;
+    size_t n = strlen(u) + strlen(frag) + 1;
+    char *w = malloc(n);
+    if (w)
+        snprintf(w, n, "%s%s", u, frag);
+    free(u);
+    return w;
+}
+
+hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
+{
+    if (!out)
+        return HF_E_BAD_FUNCTION_ARG;
+    *out = NULL;
+    if (!c || !rq)
+        return HF_E_BAD_FUNCTION_ARG;
+    hop h = {rq->url, rq->method, rq->has_body, 0, rq->max_redirs >= 0};
+    char *cur = strdup(rq->url), *method = strdup(rq->method);
+    char *origin0 = NULL;
+    hf_response *prev = NULL, *rs = NULL;
+    hf_err e = (!cur || !method) ? HF_E_NOMEM : HF_OK;
+    for (int hops = 0; !e; hops++) {
+        h.url = cur;
+        h.method = method;
+        h.follow = rq->max_redirs >= 0;
+        e = send_one(c, rq, &h, &rs);
+        if (!rs)
+            break;
+        rs->prev = prev;
+        rs->num_redirects = hops;
+        rs->time_redirect = prev ? prev->time_redirect + prev->t[HF_TIME_TOTAL] : 0;
+        prev = NULL;
+        const char *loc = hf_response_header(rs, "Location");
+        if (e || rq->max_redirs < 0 || !is_redirect(rs->status) || !loc)
+            break;
+        if (hops >= rq->max_redirs) {
+            rs->err = e = HF_E_TOO_MANY_REDIRECTS;
+            free(rs->errmsg);
+            buf b;
+            buf_init(&b, 4096);
+            buf_printf(&b, "redirect from %s: maximum (%ld) redirects followed",
+                       rs->url, rq->max_redirs);
+            rs->errmsg = buf_take(&b);
+            break;
+        }
+        char *nu = next_url(cur, loc);
+        if (!nu) {
+            e = rs->err = HF_E_NOMEM;
+            break;
+        }
+        /* 303 always, and 301/302 for POST as curl does unless asked
+         * otherwise (RFC 9110 15.4.2-4): GET without a body */
+        int st = rs->status;
+        int to_get = (st == 303 && !(rq->follow_flags & HF_FOLLOW_POST303) &&
+                      strcmp(method, "HEAD") != 0) ||
+                     (st == 301 && strcmp(method, "POST") == 0 &&
+                      !(rq->follow_flags & HF_FOLLOW_POST301)) ||
+                     (st == 302 && strcmp(method, "POST") == 0 &&
+                      !(rq->follow_flags & HF_FOLLOW_POST302));
+        if (to_get) {
+            free(method);
+            method = strdup("GET");
+            h.with_body = 0;
+            if (!method) {
+                free(nu);
+                e = rs->err = HF_E_NOMEM;
+                break;
+            }
+        } else if (h.with_body && rq->reader) {
+            /* 307/308 keep method and body, and a stream cannot be read
+             * twice */
+            free(nu);
+            free(rs->errmsg);
+            buf b;
+            buf_init(&b, 4096);
+            buf_printf(&b, "redirect from %s: the %d redirect needs the request "
+                       "body again, and a streamed body cannot be rewound",
+                       rs->url, st);
+            rs->errmsg = buf_take(&b);
+            e = rs->err = HF_E_SEND_FAIL_REWIND;
+            break;
+        }
+        /* credentials and user cookies go to the first origin only,
+         * unless trusted; once stripped they stay stripped (SECURITY.md
+         * A.1-A.3) */
+        if (!origin0)
+            origin0 = origin_of(cur);
+        char *on = origin_of(nu);
+        if (!(rq->follow_flags & HF_FOLLOW_TRUSTED) &&
+            (!origin0 || !on || strcmp(origin0, on) != 0))
+            h.strip = 1;
+        free(on);
+        free(cur);
+        cur = nu;
+        prev = rs;
+        rs = NULL;
+    }
+    if (!rs && prev) /* out of memory on a later hop */
+        rs = prev;
+    free(cur);
+    free(method);
+    free(origin0);
+    *out = rs;
+    return rs ? rs->err : e ? e : HF_E_NOMEM;
 }

@@ -442,6 +442,17 @@ def b_echo(srv, conn, req):
     return True
 
 
+def b_redir(srv, conn, req):
+    """/redir?to=URL&code=N: a redirect, keeping the connection."""
+    import urllib.parse
+    q = urllib.parse.parse_qs(req.query or "")
+    to = q.get("to", ["/echo"])[0]
+    code = int(q.get("code", ["302"])[0])
+    send(conn.sock, response(code, [("Location", to),
+                                    ("Content-Length", "0")], b""))
+    return True
+
+
 def b_head_cl(srv, conn, req):
     """Content-Length announces 1000 bytes; a HEAD reply carries none."""
     body = b"" if req.method == "HEAD" else b"h" * 1000
@@ -556,6 +567,7 @@ BEHAVIOURS = [
     ("/http10", b_http10),
     ("/no-length", b_no_length),
     ("/echo", b_echo),
+    ("/redir", b_redir),
     ("/echo/", b_echo),
     ("/expect", b_echo),
     ("/expect-none", b_echo),
