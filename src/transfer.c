@@ -51,6 +51,7 @@ typedef struct transfer {
     size_t head_len;        /* bytes of the request head */
     uint64_t head_start;    /* when its first byte was handed to the kernel */
     uint64_t tm_total, tm_conn, tm_expect;
+    uint64_t deadline;      /* -m, in loop_now_ns() time; 0 = none */
     int https;
     tls_config tls;         /* borrowed from the request */
     h1_framing fr;
@@ -71,6 +72,7 @@ static void do_send(transfer *t);
 static void start_exchange(transfer *t);
 static void parse_heads(transfer *t);
 static int is_redirect(int status);
+static void on_total_timeout(loop *l, void *arg);
 
 /* ---- reporting ---------------------------------------------------------- */
 
@@ -996,9 +998,15 @@ static void do_recv(transfer *t)
 {
     conn *cn = t->cn;
     char eb[256];
-    for (;;) {
+    for (unsigned reads = 1;; reads++) {
         if (t->done)
             return;
+        /* a fast server can keep this loop busy for a whole download;
+         * the loop's timers do not run meanwhile, so -m is checked here */
+        if (!(reads & 63) && t->deadline && loop_now_ns() >= t->deadline) {
+            on_total_timeout(t->c->lp, t);
+            return;
+        }
         size_t room = CONN_RBUF - cn->rlen;
         if (room == 0) { /* cannot happen: the parser stops at H1_MAX_HEAD */
             fail(t, HF_E_RECV, "receive from %s: response head too large", t->peer);
@@ -1064,7 +1072,10 @@ static void on_total_timeout(loop *l, void *arg)
 {
     (void)l;
     transfer *t = arg;
-    t->tm_total = 0;
+    if (t->tm_total) {
+        loop_timer_cancel(t->c->lp, t->tm_total);
+        t->tm_total = 0;
+    }
     fail(t, HF_E_TIMEOUT, "%s %s: timed out (--max-time %ld ms) with %lld bytes "
          "received", phase_of(t), t->peer, t->rq->timeout_ms,
          (long long)t->rs->size_download);
@@ -1246,8 +1257,10 @@ static hf_err send_one(hf_client *c, hf_request *rq, const hop *h,
         goto done;
     }
     t->key = buf_take(&key);
-    if (rq->timeout_ms > 0)
+    if (rq->timeout_ms > 0) {
         t->tm_total = loop_timer(c->lp, (uint64_t)rq->timeout_ms, on_total_timeout, t);
+        t->deadline = t->t0 + (uint64_t)rq->timeout_ms * 1000000u;
+    }
 
     t->cn = pool_take(c, t->key, !replayable(t));
     if (t->cn) {
