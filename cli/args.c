@@ -22,7 +22,8 @@ enum opt_id {
     O_USER_AGENT, O_REFERER, O_USER, O_MAX_TIME, O_CONNECT_TIMEOUT,
     O_RESOLVE, O_IPV4, O_IPV6, O_COMPRESSED, O_WRITE_OUT, O_HELP,
     O_LOCATION, O_LOCATION_TRUSTED, O_MAX_REDIRS, O_POST301, O_POST302,
-    O_POST303,
+    O_POST303, O_DNS_TIMEOUT, O_TLS_TIMEOUT, O_TTFB_TIMEOUT, O_IDLE_TIMEOUT,
+    O_SPEED_LIMIT, O_SPEED_TIME, O_MAX_FILESIZE,
     O_HAR, O_TRACE_JSON, /* machine-readable records (cli/record.c) */
     O_VERSION, O_PROGRESS_METER, O_PROGRESS_BAR, O_URL, O_BUFFER,
     O_INSECURE, O_CACERT, O_CAPATH, O_TLSV12, O_TLSV13, O_TLS_MAX,
@@ -74,6 +75,13 @@ static const opt opts[] = {
     {'6', "ipv6", 0, O_IPV6},
     {0, "compressed", 2, O_COMPRESSED},
     {'L', "location", 2, O_LOCATION},
+    {0, "dns-timeout", 1, O_DNS_TIMEOUT},
+    {0, "tls-timeout", 1, O_TLS_TIMEOUT},
+    {0, "ttfb-timeout", 1, O_TTFB_TIMEOUT},
+    {0, "idle-timeout", 1, O_IDLE_TIMEOUT},
+    {'Y', "speed-limit", 1, O_SPEED_LIMIT},
+    {'y', "speed-time", 1, O_SPEED_TIME},
+    {0, "max-filesize", 1, O_MAX_FILESIZE},
     {0, "location-trusted", 2, O_LOCATION_TRUSTED},
     {0, "max-redirs", 1, O_MAX_REDIRS},
     {0, "post301", 2, O_POST301},
@@ -275,6 +283,46 @@ static int apply(cfg *c, const opt *o, int on, const char *val,
     case O_IPV6: c->ip_family = 6; break;
     case O_COMPRESSED: c->compressed = on; break;
     case O_LOCATION: c->location = on; break;
+    case O_DNS_TIMEOUT:
+    case O_TLS_TIMEOUT:
+    case O_TTFB_TIMEOUT:
+    case O_IDLE_TIMEOUT:
+        ms = parse_seconds(val);
+        if (ms < 0)
+            return usage_error("option %s: expected a proper numerical "
+                               "parameter", optname);
+        if (o->id == O_DNS_TIMEOUT)
+            c->dns_timeout_ms = ms;
+        else if (o->id == O_TLS_TIMEOUT)
+            c->tls_timeout_ms = ms;
+        else if (o->id == O_TTFB_TIMEOUT)
+            c->ttfb_timeout_ms = ms;
+        else
+            c->idle_timeout_ms = ms;
+        break;
+    case O_SPEED_LIMIT:
+    case O_SPEED_TIME:
+    case O_MAX_FILESIZE: {
+        /* a size may carry curl's k/M/G suffix */
+        char *end;
+        errno = 0;
+        double v = strtod(val, &end);
+        double mult = *end == 'k' || *end == 'K' ? 1024.0
+                    : *end == 'm' || *end == 'M' ? 1048576.0
+                    : *end == 'g' || *end == 'G' ? 1073741824.0 : 1.0;
+        if (mult != 1.0 && o->id != O_SPEED_TIME)
+            end++;
+        if (end == val || *end || errno || v < 0 || v * mult > 9.0e18)
+            return usage_error("option %s: expected a proper numerical "
+                               "parameter", optname);
+        if (o->id == O_SPEED_LIMIT)
+            c->speed_limit = (long)(v * mult);
+        else if (o->id == O_SPEED_TIME)
+            c->speed_time = (long)v;
+        else
+            c->max_filesize = (int64_t)(v * mult);
+        break;
+    }
     case O_LOCATION_TRUSTED:
         c->location = on ? 1 : c->location;
         c->follow_flags = on ? c->follow_flags | HF_FOLLOW_TRUSTED
@@ -560,6 +608,13 @@ static const char help_text[] =
 "Connection:\n"
 " -m, --max-time SECONDS    Limit each whole transfer (fractions allowed)\n"
 "     --connect-timeout S   Limit name resolution and connect\n"
+"     --dns-timeout S       Limit name resolution alone\n"
+"     --tls-timeout S       Limit the TLS handshake\n"
+"     --ttfb-timeout S      Limit the wait for the first response byte\n"
+"     --idle-timeout S      Fail when no byte arrives for S seconds\n"
+" -Y, --speed-limit BYTES   Fail when slower than BYTES/s for --speed-time\n"
+" -y, --speed-time S        The window for -Y (default 30 s)\n"
+"     --max-filesize BYTES  Fail on a body larger than BYTES (decoded)\n"
 "     --resolve H:P:ADDR    Use ADDR for host H port P (repeatable)\n"
 " -4, --ipv4                Use IPv4 addresses only\n"
 " -6, --ipv6                Use IPv6 addresses only\n"

@@ -56,6 +56,9 @@ typedef struct cfg {
     int get, head, include, silent, show_error, fail, fail_with_body;
     int verbose, compressed, remote_name_all, no_buffer;
     int location;            /* -L */
+    long dns_timeout_ms, tls_timeout_ms, ttfb_timeout_ms, idle_timeout_ms;
+    long speed_limit, speed_time;   /* -Y, -y */
+    int64_t max_filesize;
     long max_redirs;         /* --max-redirs (30 unless set) */
     int max_redirs_set;
     unsigned follow_flags;   /* --post30x, --location-trusted */

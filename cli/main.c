@@ -343,6 +343,15 @@ static void transfer(run *st, size_t idx)
         e = hf_request_set_decompress(r, 1);
     if (!e)
         e = set_tls(c, r);
+    if (!e && (c->dns_timeout_ms || c->tls_timeout_ms || c->ttfb_timeout_ms ||
+               c->idle_timeout_ms))
+        e = hf_request_set_phase_timeouts(r, c->dns_timeout_ms, c->tls_timeout_ms,
+                                          c->ttfb_timeout_ms, c->idle_timeout_ms);
+    if (!e && (c->speed_limit || c->speed_time))
+        e = hf_request_set_speed_limit(r, c->speed_limit ? c->speed_limit : 1,
+                                       c->speed_time ? c->speed_time : 30);
+    if (!e && c->max_filesize)
+        e = hf_request_set_max_filesize(r, c->max_filesize);
     if (!e && c->location)
         e = hf_request_set_follow(r, c->max_redirs_set ? c->max_redirs : 30,
                                   c->follow_flags);

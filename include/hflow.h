@@ -184,6 +184,21 @@ HF_EXTERN hf_err hf_request_set_follow(hf_request *r, long max_redirs,
 HF_EXTERN hf_err hf_request_set_timeout_ms(hf_request *r, long ms);
 HF_EXTERN hf_err hf_request_set_connect_timeout_ms(hf_request *r, long ms);
 
+/* Limits per phase, in ms (0 = none), which no common client has: name
+ * resolution, the TLS handshake, the time from the request sent to the
+ * first response byte, and the longest silence while receiving.  Each
+ * fails with HF_E_TIMEOUT and a message that names the phase. */
+HF_EXTERN hf_err hf_request_set_phase_timeouts(hf_request *r, long dns_ms,
+                                               long tls_ms, long ttfb_ms,
+                                               long idle_ms);
+/* curl's -Y/-y: fail (HF_E_TIMEOUT) when the transfer is slower than
+ * bytes_per_sec for seconds in a row. */
+HF_EXTERN hf_err hf_request_set_speed_limit(hf_request *r, long bytes_per_sec,
+                                            long seconds);
+/* curl's --max-filesize: a body larger than this (announced, or decoded
+ * so far) fails with HF_E_TOO_LARGE (63).  0 = none. */
+HF_EXTERN hf_err hf_request_set_max_filesize(hf_request *r, int64_t bytes);
+
 /* Ask for and decode gzip/deflate content encodings (curl --compressed).
  * A corrupt or truncated encoded body is HF_E_BAD_CONTENT_ENCODING. */
 HF_EXTERN hf_err hf_request_set_decompress(hf_request *r, int on);

@@ -98,6 +98,9 @@ struct hf_request {
     void *reader_arg;
     int64_t reader_len;      /* -1 unknown: chunked */
     long timeout_ms, connect_timeout_ms;
+    long dns_ms, tls_ms, ttfb_ms, idle_ms;   /* per-phase limits */
+    long speed_limit, speed_time;            /* -Y, -y */
+    int64_t max_filesize;
     int decompress;
     int insecure;
     char *cafile, *capath, *ciphers, *tls13_ciphers, *curves;

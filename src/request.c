@@ -445,6 +445,35 @@ hf_err hf_request_set_follow(hf_request *r, long max_redirs, unsigned flags)
     return HF_OK;
 }
 
+hf_err hf_request_set_phase_timeouts(hf_request *r, long dns_ms, long tls_ms,
+                                     long ttfb_ms, long idle_ms)
+{
+    if (!r || dns_ms < 0 || tls_ms < 0 || ttfb_ms < 0 || idle_ms < 0)
+        return HF_E_BAD_FUNCTION_ARG;
+    r->dns_ms = dns_ms;
+    r->tls_ms = tls_ms;
+    r->ttfb_ms = ttfb_ms;
+    r->idle_ms = idle_ms;
+    return HF_OK;
+}
+
+hf_err hf_request_set_speed_limit(hf_request *r, long bytes_per_sec, long seconds)
+{
+    if (!r || bytes_per_sec < 0 || seconds < 0)
+        return HF_E_BAD_FUNCTION_ARG;
+    r->speed_limit = bytes_per_sec;
+    r->speed_time = seconds;
+    return HF_OK;
+}
+
+hf_err hf_request_set_max_filesize(hf_request *r, int64_t bytes)
+{
+    if (!r || bytes < 0)
+        return HF_E_BAD_FUNCTION_ARG;
+    r->max_filesize = bytes;
+    return HF_OK;
+}
+
 hf_err hf_request_set_timeout_ms(hf_request *r, long ms)
 {
     if (!r || ms < 0)

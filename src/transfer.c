@@ -52,6 +52,14 @@ typedef struct transfer {
     uint64_t head_start;    /* when its first byte was handed to the kernel */
     uint64_t tm_total, tm_conn, tm_expect;
     uint64_t deadline;      /* -m, in loop_now_ns() time; 0 = none */
+    uint64_t tm_phase;      /* the running phase's own limit */
+    const char *phase_name; /* "--dns-timeout" ... for the message */
+    long phase_ms;
+    uint64_t tm_watch;      /* idle and speed checks */
+    uint64_t last_rx;       /* the last byte received (idle limit) */
+    uint64_t win_start;     /* the speed window */
+    int64_t win_bytes;
+    int64_t decoded;        /* body bytes given to the caller */
     int https;
     tls_config tls;         /* borrowed from the request */
     h1_framing fr;
@@ -96,6 +104,29 @@ static void close_after(transfer *t, int how, const char *reason)
         t->close_reason = reason;
     }
     t->must_close = 1;
+}
+
+/* ---- limits: per phase, idle, speed --------------------------------------- */
+
+static void on_phase_timeout(loop *l, void *arg);
+
+static void phase_start(transfer *t, const char *name, long ms)
+{
+    if (t->tm_phase)
+        loop_timer_cancel(t->c->lp, t->tm_phase);
+    t->tm_phase = 0;
+    if (ms <= 0)
+        return;
+    t->phase_name = name;
+    t->phase_ms = ms;
+    t->tm_phase = loop_timer(t->c->lp, (uint64_t)ms, on_phase_timeout, t);
+}
+
+static void phase_end(transfer *t)
+{
+    if (t->tm_phase)
+        loop_timer_cancel(t->c->lp, t->tm_phase);
+    t->tm_phase = 0;
 }
 
 static void info(transfer *t, const char *fmt, ...)
@@ -328,6 +359,7 @@ static void tls_done(transfer *t)
 {
     conn *cn = t->cn;
     const tls_info *ti = tls_filter_info(cn->top);
+    phase_end(t);
     t->rs->t[HF_TIME_APPCONNECT] = since(t);
     if (ti) {
         snprintf(cn->tls_version, sizeof cn->tls_version, "%s", ti->version);
@@ -401,6 +433,7 @@ static void start_tls(transfer *t)
     conn_push(t->cn, f);
     t->cn->is_tls = 1;
     t->state = ST_TLS;
+    phase_start(t, "--tls-timeout", t->rq->tls_ms);
     {
         char d[300];
         snprintf(d, sizeof d, "SNI %s, ALPN %s",
@@ -468,6 +501,8 @@ static void connected(transfer *t, int fd, const attempt *a)
 static void k_resolved(void *arg)
 {
     transfer *t = arg;
+    if (t->state == ST_CONNECT)
+        phase_end(t);
     if (!t->rs->t[HF_TIME_NAMELOOKUP])
         t->rs->t[HF_TIME_NAMELOOKUP] = since(t);
 }
@@ -526,6 +561,7 @@ static void resolve_and_connect(transfer *t)
     if (t->tm_conn)
         loop_timer_cancel(t->c->lp, t->tm_conn);
     t->tm_conn = loop_timer(t->c->lp, (uint64_t)cms, on_connect_timeout, t);
+    phase_start(t, "--dns-timeout", t->rq->dns_ms);
     if (connector_start(t->c, &t->u, t->t0, &cb, &t->k) != 0)
         fail(t, HF_E_NOMEM, "connect to %s: out of memory", t->peer);
 }
@@ -711,6 +747,9 @@ static void do_send(transfer *t)
         t->rs->t[HF_TIME_POSTTRANSFER] = since(t);
         t->send_phase = SEND_DONE;
         t->state = ST_RECV_HEAD;
+        t->last_rx = loop_now_ns();
+        if (!t->got_bytes)
+            phase_start(t, "--ttfb-timeout", t->rq->ttfb_ms);
         loop_watch(t->c->lp, cn->fd, LOOP_READ, on_io, t);
         if (cn->rlen) /* the answer came with the 100 Continue */
             parse_heads(t);
@@ -740,6 +779,9 @@ static void finish(transfer *t)
 static int sink(void *arg, const void *p, size_t n)
 {
     transfer *t = arg;
+    t->decoded += (int64_t)n;
+    if (t->rq->max_filesize && t->decoded > t->rq->max_filesize)
+        return HF_E_TOO_LARGE;
     if (t->rq->sink)
         return t->rq->sink(t->rq->sink_arg, p, n) ? HF_E_WRITE : 0;
     return buf_add(&t->rs->body, p, n);
@@ -755,6 +797,9 @@ static void deliver(transfer *t, const char *p, size_t n)
         fail(t, HF_E_WRITE, "write body from %s: the output failed", t->peer);
     else if (rc == HF_E_BAD_CONTENT_ENCODING)
         fail(t, HF_E_BAD_CONTENT_ENCODING, "decode body from %s: corrupt encoded body", t->peer);
+    else if (rc == HF_E_TOO_LARGE)
+        fail(t, HF_E_TOO_LARGE, "receive from %s: the body is larger than "
+             "--max-filesize %lld bytes", t->peer, (long long)t->rq->max_filesize);
     else if (rc)
         fail(t, (hf_err)rc, "receive from %s: %s", t->peer, hf_strerror((hf_err)rc));
 }
@@ -922,6 +967,13 @@ static void parse_heads(transfer *t)
         }
         t->remaining = t->fr.length;
         memset(&t->ck, 0, sizeof t->ck);
+        if (t->rq->max_filesize && t->fr.kind == H1_BODY_LENGTH &&
+            t->fr.length > (uint64_t)t->rq->max_filesize && !t->discard) {
+            fail(t, HF_E_TOO_LARGE, "receive from %s: the body (%llu bytes) is "
+                 "larger than --max-filesize %lld bytes", t->peer,
+                 (unsigned long long)t->fr.length, (long long)t->rq->max_filesize);
+            return;
+        }
         /* a redirect that will be followed: its body is read and dropped,
          * undecoded (SECURITY.md E.28) */
         int skip = t->follow && is_redirect(hr.status) &&
@@ -1038,9 +1090,12 @@ static void do_recv(transfer *t)
         if (!t->got_bytes) {
             t->got_bytes = 1;
             t->rs->t[HF_TIME_STARTTRANSFER] = since(t);
+            phase_end(t);
             ev(t, HF_EV_FIRST_BYTE, NULL);
         }
         cn->rlen += n;
+        if (t->rq->idle_ms)
+            t->last_rx = loop_now_ns();
         if (t->state == ST_RECV_BODY)
             body_consume(t);
         else
@@ -1066,6 +1121,58 @@ static void on_io(loop *l, int fd, int mask, void *arg)
     case ST_EXPECT: case ST_RECV_HEAD: case ST_RECV_BODY: do_recv(t); break;
     default: break;
     }
+}
+
+static void on_phase_timeout(loop *l, void *arg)
+{
+    (void)l;
+    transfer *t = arg;
+    t->tm_phase = 0;
+    if (t->state == ST_CONNECT)
+        fail(t, HF_E_TIMEOUT, "resolve %s: timed out (%s %ld ms)", t->u.host,
+             t->phase_name, t->phase_ms);
+    else if (t->state == ST_TLS)
+        fail(t, HF_E_TIMEOUT, "TLS handshake with %s: timed out (%s %ld ms)",
+             t->peer, t->phase_name, t->phase_ms);
+    else
+        fail(t, HF_E_TIMEOUT, "receive from %s: no response byte within %ld ms "
+             "of the request (%s)", t->peer, t->phase_ms, t->phase_name);
+}
+
+/* Every 100 ms while receiving: the idle and speed limits. */
+static void on_watch(loop *l, void *arg)
+{
+    transfer *t = arg;
+    t->tm_watch = 0;
+    if (t->done)
+        return;
+    uint64_t now = loop_now_ns();
+    hf_request *rq = t->rq;
+    int receiving = t->state == ST_RECV_HEAD || t->state == ST_RECV_BODY ||
+                    t->state == ST_EXPECT;
+    if (rq->idle_ms && receiving && t->last_rx &&
+        now - t->last_rx >= (uint64_t)rq->idle_ms * 1000000u) {
+        fail(t, HF_E_TIMEOUT, "receive from %s: no byte for %ld ms "
+             "(--idle-timeout) with %lld bytes received", t->peer, rq->idle_ms,
+             (long long)t->rs->size_download);
+        return;
+    }
+    if (rq->speed_limit && rq->speed_time) {
+        int64_t bytes = t->rs->size_download + t->up_sent + (int64_t)t->body_off;
+        uint64_t span = now - t->win_start;
+        if (span >= (uint64_t)rq->speed_time * 1000000000u) {
+            double rate = (double)(bytes - t->win_bytes) * 1e9 / (double)span;
+            if (rate < (double)rq->speed_limit) {
+                fail(t, HF_E_TIMEOUT, "%s %s: too slow: less than %ld bytes/s "
+                     "for the last %ld s (-Y/-y)", phase_of(t), t->peer,
+                     rq->speed_limit, rq->speed_time);
+                return;
+            }
+            t->win_start = now;
+            t->win_bytes = bytes;
+        }
+    }
+    t->tm_watch = loop_timer(l, 100, on_watch, t);
 }
 
 static void on_total_timeout(loop *l, void *arg)
@@ -1136,6 +1243,10 @@ static void release(transfer *t)
         loop_timer_cancel(c->lp, t->tm_conn);
     if (t->tm_expect)
         loop_timer_cancel(c->lp, t->tm_expect);
+    if (t->tm_phase)
+        loop_timer_cancel(c->lp, t->tm_phase);
+    if (t->tm_watch)
+        loop_timer_cancel(c->lp, t->tm_watch);
     connector_free(t->k);
     if (t->cn) {
         if (t->must_close || t->rs->err) {
@@ -1260,6 +1371,10 @@ static hf_err send_one(hf_client *c, hf_request *rq, const hop *h,
     if (rq->timeout_ms > 0) {
         t->tm_total = loop_timer(c->lp, (uint64_t)rq->timeout_ms, on_total_timeout, t);
         t->deadline = t->t0 + (uint64_t)rq->timeout_ms * 1000000u;
+    }
+    if (rq->idle_ms || (rq->speed_limit && rq->speed_time)) {
+        t->win_start = t->t0;
+        t->tm_watch = loop_timer(c->lp, 100, on_watch, t);
     }
 
     t->cn = pool_take(c, t->key, !replayable(t));
