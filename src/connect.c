@@ -54,8 +54,8 @@ static void logf_(connector *k, const char *fmt, ...)
     k->cb.log(k->cb.arg, line);
 }
 
-static void emit(connector *k, hf_ev type, const char *peer,
-                 const char *detail, int64_t value)
+static void emit_at(connector *k, hf_ev type, const char *peer,
+                    const char *detail, int64_t value, uint64_t mono)
 {
     if (!k->cb.event)
         return;
@@ -63,7 +63,14 @@ static void emit(connector *k, hf_ev type, const char *peer,
     a.peer = peer;
     a.detail = detail;
     a.value = value;
+    a.mono = mono;
     k->cb.event(k->cb.arg, type, &a);
+}
+
+static void emit(connector *k, hf_ev type, const char *peer,
+                 const char *detail, int64_t value)
+{
+    emit_at(k, type, peer, detail, value, 0);
 }
 
 static void stop_timers(connector *k)
@@ -136,7 +143,8 @@ static void win(connector *k, attempt *a)
 {
     k->over = 1;
     stop_timers(k);
-    a->end_ns = since(k);
+    if (!a->end_ns)
+        a->end_ns = since(k);
     int fd = a->fd;
     a->fd = -1;
     k->npending--;
@@ -173,9 +181,11 @@ static void on_attempt(loop *l, int fd, int mask, void *arg)
         return;
     int err = 0;
     socklen_t el = sizeof err;
+    uint64_t woke = loop_woke_ns(l); /* when epoll said so, before any work */
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
         err = errno;
     if (err == 0) {
+        a->end_ns = woke - k->t0;
         win(k, a);
         return;
     }
@@ -237,17 +247,21 @@ static void next_attempt(connector *k)
                     NULL, 0, NULL);
         a->start_ns = since(k);
         logf_(k, "Trying %s (attempt %zu)...", a->text, k->natt);
-        emit(k, HF_EV_CONNECT_START, a->text, NULL, (int64_t)k->natt);
         int fd = socket(ad->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        /* the SYN leaves inside connect(): stamp it there, record after */
+        uint64_t syn = loop_now_ns();
+        int crc = fd < 0 ? -1 : connect(fd, (const struct sockaddr *)&ad->sa, ad->len);
+        int cerr = errno;
+        a->start_ns = syn - k->t0;
+        emit_at(k, HF_EV_CONNECT_START, a->text, NULL, (int64_t)k->natt, syn);
         if (fd < 0) {
-            a->err = errno;
+            a->err = cerr;
             a->end_ns = since(k);
             continue;
         }
-        if (connect(fd, (const struct sockaddr *)&ad->sa, ad->len) < 0 &&
-            errno != EINPROGRESS) {
+        if (crc < 0 && cerr != EINPROGRESS) {
             char e[96];
-            a->err = errno;
+            a->err = cerr;
             a->end_ns = since(k);
             close(fd);
             logf_(k, "connect to %s failed: %s", a->text, errno_text(a->err, e, sizeof e));

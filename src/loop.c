@@ -29,6 +29,7 @@ struct loop {
     timer *heap;       /* min-heap on when_ns */
     size_t nheap, capheap;
     uint64_t next_id;
+    uint64_t woke;     /* when epoll_wait last returned */
 };
 
 uint64_t loop_now_ns(void)
@@ -36,6 +37,11 @@ uint64_t loop_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t loop_woke_ns(const loop *l)
+{
+    return l->woke;
 }
 
 loop *loop_new(void)
@@ -181,6 +187,7 @@ int loop_once(loop *l, int timeout_ms)
     int n = epoll_wait(l->ep, evs, 16, timeout_ms);
     if (n < 0 && errno != EINTR)
         return -1;
+    l->woke = loop_now_ns();
     int handled = 0;
     for (int i = 0; i < n; i++) {
         int fd = evs[i].data.fd;

@@ -484,6 +484,7 @@ static void connected(transfer *t, int fd, const attempt *a)
         ea.local = cn->local;
         ea.value = (int64_t)(a->end_ns - a->start_ns);
         ea.tcp = &ti;
+        ea.mono = t->t0 + a->end_ns; /* when the loop saw it, not now */
         ev(t, HF_EV_TCP_ESTABLISHED, &ea);
     }
     info(t, "Connected to %s (%s) port %d (#%ld) from %s in %.2f ms", t->u.host,

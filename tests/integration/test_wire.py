@@ -106,6 +106,14 @@ def _tail(path, n=300):
         return ""
 
 
+def _why(err_path):
+    """tshark's own words: its first two lines that say something."""
+    lines = [l.strip() for l in _tail(err_path, 4000).splitlines()]
+    lines = [l for l in lines if l and not l.startswith(("Running as user",
+                                                         "Capturing on"))]
+    return " ".join(lines[:2])[:200] or "no message"
+
+
 class Probe:
     """One 1-second capture on lo per run: reason is None when tshark can
     capture, else why not (the test is skipped with it)."""
@@ -141,11 +149,10 @@ class Probe:
                     if l == str(port)]
         if p.returncode != 0:
             self.reason = ("tshark cannot capture on lo (uid %d, exit %s): %s"
-                           % (os.geteuid(), p.returncode,
-                              _tail(err).replace("\n", " | ")))
+                           % (os.geteuid(), p.returncode, _why(err)))
         elif not seen:
             self.reason = ("a 1-second tshark capture on lo saw no packets (uid %d): %s"
-                           % (os.geteuid(), _tail(err).replace("\n", " | ")))
+                           % (os.geteuid(), _why(err)))
 
     def stop(self):
         pass
@@ -349,7 +356,7 @@ def compare(t, evs, segs, sport, closed_by):
 
     # the same order (two labels may share a segment)
     present = [lab for lab in tlabels if lab in wire]
-    bad = [(a, b) for a, b in zip(present, present[1:])
+    bad = [(a, b) for i, a in enumerate(present) for b in present[i + 1:]
            if wire[a]["n"] > wire[b]["n"]]
     t.check(not bad, "order: the trace has %s, the wire the other way round (%s)"
             % (", ".join("%s before %s" % ab for ab in bad), ctx))
