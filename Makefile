@@ -16,7 +16,9 @@ ifneq ($(SAN),)
                -fno-sanitize-recover=undefined
   LDSAN := -fsanitize=address,undefined
 endif
-LIBS     := -lssl -lcrypto -lz
+LIBS     := -lssl -lcrypto -lz -lbrotlidec -lzstd -lpsl
+# Encoders that only the unit tests use (to make inputs for the decoders).
+TEST_LIBS := -lbrotlienc
 
 LIB_SRC  := $(sort $(wildcard src/*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
@@ -52,7 +54,7 @@ $(BUILD)/hflow: $(CLI_OBJ) $(BUILD)/libhflow.a
 	$(CC) $(LDSAN) -o $@ $(CLI_OBJ) $(BUILD)/libhflow.a $(LIBS)
 # Unit tests reach internal functions, so they link the objects.
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB_OBJ) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(HF_CFLAGS) $(LDSAN) -o $@ $< $(LIB_OBJ) $(LIBS)
+	$(CC) $(CFLAGS) $(HF_CFLAGS) $(LDSAN) -o $@ $< $(LIB_OBJ) $(LIBS) $(TEST_LIBS)
 
 # Test tools (drivers of internal modules for the integration suite and
 # the benchmarks) link the objects too.

@@ -22,7 +22,8 @@ enum opt_id {
     O_USER_AGENT, O_REFERER, O_USER, O_MAX_TIME, O_CONNECT_TIMEOUT,
     O_RESOLVE, O_IPV4, O_IPV6, O_COMPRESSED, O_WRITE_OUT, O_HELP,
     O_LOCATION, O_LOCATION_TRUSTED, O_MAX_REDIRS, O_POST301, O_POST302,
-    O_POST303, O_DNS_TIMEOUT, O_TLS_TIMEOUT, O_TTFB_TIMEOUT, O_IDLE_TIMEOUT,
+    O_POST303, O_COOKIE, O_COOKIE_JAR, O_JUNK_SESSION, O_DIGEST, O_BASIC,
+    O_NETRC, O_NETRC_FILE, O_NETRC_OPTIONAL, O_BEARER, O_DNS_TIMEOUT, O_TLS_TIMEOUT, O_TTFB_TIMEOUT, O_IDLE_TIMEOUT,
     O_SPEED_LIMIT, O_SPEED_TIME, O_MAX_FILESIZE,
     O_HAR, O_TRACE_JSON, /* machine-readable records (cli/record.c) */
     O_VERSION, O_PROGRESS_METER, O_PROGRESS_BAR, O_URL, O_BUFFER,
@@ -30,7 +31,11 @@ enum opt_id {
     O_CIPHERS, O_TLS13_CIPHERS, O_CURVES, O_CERT, O_KEY, O_CERT_TYPE,
     O_SESSIONID,
     O_PINNED, O_DNS_SERVERS, O_DNS, O_HE_MS, O_RESOLV_CONF, O_HOSTS_FILE,
-    O_FLOW, O_STAT /* the views (cli/views.c) */
+    O_FLOW, O_STAT, /* the views (cli/views.c) */
+    /* downloads, uploads and retries (cli/download.c, cli/retry.c) */
+    O_REMOTE_HEADER_NAME, O_OUTPUT_DIR, O_CREATE_DIRS, O_REMOVE_ON_ERROR,
+    O_CONTINUE_AT, O_UPLOAD_FILE, O_RETRY, O_RETRY_DELAY, O_RETRY_MAX_TIME,
+    O_RETRY_ALL_ERRORS, O_RETRY_CONNREFUSED
 };
 
 /* arg: 0 a switch that takes no value and cannot be negated,
@@ -75,6 +80,15 @@ static const opt opts[] = {
     {'6', "ipv6", 0, O_IPV6},
     {0, "compressed", 2, O_COMPRESSED},
     {'L', "location", 2, O_LOCATION},
+    {'b', "cookie", 1, O_COOKIE},
+    {'c', "cookie-jar", 1, O_COOKIE_JAR},
+    {'j', "junk-session-cookies", 2, O_JUNK_SESSION},
+    {0, "digest", 2, O_DIGEST},
+    {0, "basic", 2, O_BASIC},
+    {'n', "netrc", 2, O_NETRC},
+    {0, "netrc-file", 1, O_NETRC_FILE},
+    {0, "netrc-optional", 2, O_NETRC_OPTIONAL},
+    {0, "oauth2-bearer", 1, O_BEARER},
     {0, "dns-timeout", 1, O_DNS_TIMEOUT},
     {0, "tls-timeout", 1, O_TLS_TIMEOUT},
     {0, "ttfb-timeout", 1, O_TTFB_TIMEOUT},
@@ -118,6 +132,17 @@ static const opt opts[] = {
     {0, "hosts-file", 1, O_HOSTS_FILE},
     {0, "flow", 2, O_FLOW},
     {0, "stat", 2, O_STAT},
+    {'J', "remote-header-name", 2, O_REMOTE_HEADER_NAME},
+    {0, "output-dir", 1, O_OUTPUT_DIR},
+    {0, "create-dirs", 2, O_CREATE_DIRS},
+    {0, "remove-on-error", 2, O_REMOVE_ON_ERROR},
+    {'C', "continue-at", 1, O_CONTINUE_AT},
+    {'T', "upload-file", 1, O_UPLOAD_FILE},
+    {0, "retry", 1, O_RETRY},
+    {0, "retry-delay", 1, O_RETRY_DELAY},
+    {0, "retry-max-time", 1, O_RETRY_MAX_TIME},
+    {0, "retry-all-errors", 2, O_RETRY_ALL_ERRORS},
+    {0, "retry-connrefused", 2, O_RETRY_CONNREFUSED},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -283,6 +308,30 @@ static int apply(cfg *c, const opt *o, int on, const char *val,
     case O_IPV6: c->ip_family = 6; break;
     case O_COMPRESSED: c->compressed = on; break;
     case O_LOCATION: c->location = on; break;
+    case O_COOKIE:
+        if (has_crlf(val))
+            return usage_error("option %s: CR or LF in the value", optname);
+        if (strchr(val, '='))
+            c->cookie_str = val;     /* "NAME=VAL[; ...]": sent as is */
+        else
+            c->cookie_file = val;    /* a jar to read ("" = engine on) */
+        break;
+    case O_COOKIE_JAR: c->cookie_jar = val; break;
+    case O_JUNK_SESSION: c->junk_session = on; break;
+    case O_DIGEST: c->auth_digest = on; break;
+    case O_BASIC: c->auth_digest = on ? 0 : c->auth_digest; break;
+    case O_NETRC: c->netrc = on ? 1 : 0; break;
+    case O_NETRC_OPTIONAL: c->netrc = on ? 2 : 0; break;
+    case O_NETRC_FILE:
+        c->netrc_file = val;
+        if (!c->netrc)
+            c->netrc = 1;
+        break;
+    case O_BEARER:
+        if (has_crlf(val))
+            return usage_error("option %s: CR or LF in the value", optname);
+        c->bearer = val;
+        break;
     case O_DNS_TIMEOUT:
     case O_TLS_TIMEOUT:
     case O_TTFB_TIMEOUT:
@@ -415,6 +464,49 @@ static int apply(cfg *c, const opt *o, int on, const char *val,
     case O_HOSTS_FILE: c->hosts_file = val; break;
     case O_FLOW: c->flow = on; break;
     case O_STAT: c->stat = on; break;
+    case O_REMOTE_HEADER_NAME: c->remote_header_name = on; break;
+    case O_OUTPUT_DIR: c->output_dir = val; break;
+    case O_CREATE_DIRS: c->create_dirs = on; break;
+    case O_REMOVE_ON_ERROR: c->remove_on_error = on; break;
+    case O_CONTINUE_AT: {
+        c->resume = 1;
+        c->resume_current = strcmp(val, "-") == 0;
+        c->resume_from = 0;
+        if (c->resume_current)
+            break;
+        char *end;
+        errno = 0;
+        long long v = strtoll(val, &end, 10);
+        if (end == val || *end || errno || v < 0)
+            return usage_error("option %s: expected a byte offset or '-'",
+                               optname);
+        c->resume_from = (int64_t)v;
+        break;
+    }
+    case O_UPLOAD_FILE: sv_push(&c->uploads, val); break;
+    case O_RETRY: {
+        char *end;
+        errno = 0;
+        long v = strtol(val, &end, 10);
+        if (end == val || *end || errno || v < 0 || v > 1000000)
+            return usage_error("option %s: expected a proper numerical "
+                               "parameter", optname);
+        c->retry = v;
+        break;
+    }
+    case O_RETRY_DELAY:
+    case O_RETRY_MAX_TIME:
+        ms = parse_seconds(val);
+        if (ms < 0)
+            return usage_error("option %s: expected a proper numerical "
+                               "parameter", optname);
+        if (o->id == O_RETRY_DELAY)
+            c->retry_delay_ms = ms;
+        else
+            c->retry_max_time_ms = ms;
+        break;
+    case O_RETRY_ALL_ERRORS: c->retry_all_errors = on; break;
+    case O_RETRY_CONNREFUSED: c->retry_connrefused = on; break;
     }
     return 0;
 }
@@ -537,6 +629,16 @@ int args_parse(cfg *c, int argc, char **argv)
                   "not both");
         return HF_E_BAD_ARG;
     }
+    if (c->resume && c->remote_header_name) {
+        cli_usage("(2) --continue-at and --remote-header-name cannot be "
+                  "combined");
+        return HF_E_BAD_ARG;
+    }
+    if (c->resume && c->uploads.n) {
+        cli_usage("(2) --continue-at is for downloads: it cannot be "
+                  "combined with --upload-file");
+        return HF_E_BAD_ARG;
+    }
     if (c->urls.n == 0) {
         cli_usage("(2) no URL specified");
         cli_usage("try '" HFLOW_NAME " --help' for more information");
@@ -550,6 +652,7 @@ void args_free(cfg *c)
     sv_free(&c->headers);
     sv_free(&c->urls);
     sv_free(&c->resolves);
+    sv_free(&c->uploads);
     for (size_t i = 0; i < c->owned.n; i++)
         free((void *)c->owned.v[i]);
     sv_free(&c->owned);
@@ -574,11 +677,20 @@ static const char help_text[] =
 " -I, --head                Send HEAD and show the response head\n"
 " -G, --get                 Put the -d data in the URL query and use GET\n"
 " -L, --location            Follow redirects (each hop has its own timings)\n"
+" -b, --cookie DATA|FILE    Send NAME=VALUE cookies, or read a cookie jar\n"
+" -c, --cookie-jar FILE     Write the cookies to FILE at the end (0600)\n"
+" -j, --junk-session-cookies  Drop session cookies read with -b FILE\n"
+"     --digest              HTTP Digest authentication (RFC 7616) with -u\n"
+"     --basic               HTTP Basic authentication (the default)\n"
+" -n, --netrc               Credentials from ~/.netrc\n"
+"     --netrc-file FILE     Credentials from FILE\n"
+"     --netrc-optional      Use ~/.netrc when it is there\n"
+"     --oauth2-bearer TOKEN Authorization: Bearer TOKEN\n"
 "     --max-redirs N        At most N redirects with -L (default 30; -1 no limit)\n"
 "     --post301, --post302, --post303\n"
 "                           Keep POST after that redirect (default: GET)\n"
 "     --location-trusted    Send credentials and cookies to other hosts too\n"
-"     --compressed          Ask for gzip/deflate and decode the body\n"
+"     --compressed          Ask for gzip, deflate, br, zstd and decode\n"
 "     --url URL             A URL to fetch (same as a bare argument)\n"
 "\n"
 "Request body:\n"
@@ -592,11 +704,20 @@ static const char help_text[] =
 " -F, --form NAME=CONTENT   multipart/form-data part: value, @FILE (upload),\n"
 "                           <FILE (value from file); ;type= ;filename=\n"
 "     --form-string N=V     multipart part with a literal value\n"
+" -T, --upload-file FILE    PUT FILE, streamed (- streams stdin, chunked); a\n"
+"                           URL ending in / gets FILE's base name appended\n"
 "\n"
 "Output:\n"
 " -o, --output FILE         Write the body to FILE (the Nth -o is the Nth URL's)\n"
 " -O, --remote-name         Write the body to a file named like the URL's\n"
 "     --remote-name-all     Use -O for every URL\n"
+" -J, --remote-header-name  With -O: name the file after Content-Disposition\n"
+"                           (base name only; never over an existing file)\n"
+"     --output-dir DIR      Put the -o and -O files in DIR\n"
+"     --create-dirs         Create the missing directories of -o/-O paths\n"
+"     --remove-on-error     Remove the -o/-O file when the transfer fails\n"
+" -C, --continue-at OFFSET  Resume at OFFSET bytes ('-': the -o file's size)\n"
+"                           with a Range request, appending to the file\n"
 " -i, --include             Show the response head before the body\n"
 " -D, --dump-header FILE    Write the response heads to FILE (- is stdout)\n"
 " -w, --write-out FORMAT    Print FORMAT after each transfer (@FILE reads it)\n"
@@ -620,6 +741,15 @@ static const char help_text[] =
 " -6, --ipv6                Use IPv6 addresses only\n"
 "     --no-sessionid        Do not resume TLS sessions: a full handshake on\n"
 "                           every new https connection\n"
+"\n"
+"Retries:\n"
+"     --retry N             Retry transient errors N times: timeouts, DNS\n"
+"                           failures, HTTP 408, 429, 500, 502, 503, 504\n"
+"     --retry-delay S       Wait S seconds between retries (default: 1 s,\n"
+"                           doubling up to 10 min, with jitter)\n"
+"     --retry-max-time S    Retry only within S seconds of the first try\n"
+"     --retry-all-errors    Retry on any error, and non-idempotent methods\n"
+"     --retry-connrefused   Retry when the connection is refused too\n"
 "\n"
 "Errors and reporting:\n"
 " -f, --fail                No body on HTTP errors (>= 400); exit 22\n"

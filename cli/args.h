@@ -56,6 +56,14 @@ typedef struct cfg {
     int get, head, include, silent, show_error, fail, fail_with_body;
     int verbose, compressed, remote_name_all, no_buffer;
     int location;            /* -L */
+    const char *cookie_str;  /* -b NAME=VAL */
+    const char *cookie_file; /* -b FILE */
+    const char *cookie_jar;  /* -c FILE */
+    int junk_session;        /* -j */
+    int auth_digest;         /* --digest */
+    int netrc;               /* 0, 1 -n, 2 --netrc-optional */
+    const char *netrc_file;
+    const char *bearer;      /* --oauth2-bearer */
     long dns_timeout_ms, tls_timeout_ms, ttfb_timeout_ms, idle_timeout_ms;
     long speed_limit, speed_time;   /* -Y, -y */
     int64_t max_filesize;
@@ -78,6 +86,21 @@ typedef struct cfg {
     long he_ms;              /* --happy-eyeballs-timeout-ms */
     int he_set;
     const char *resolv_conf, *hosts_file;
+    /* Downloads and uploads (cli/download.c) */
+    int remote_header_name;  /* -J: the file name from Content-Disposition */
+    const char *output_dir;  /* --output-dir */
+    int create_dirs;         /* --create-dirs */
+    int remove_on_error;     /* --remove-on-error */
+    int resume;              /* -C given */
+    int resume_current;      /* -C -: from the output file's size */
+    int64_t resume_from;     /* -C OFFSET */
+    strvec uploads;          /* -T FILE: the Nth is the Nth URL's */
+    /* Retries (cli/retry.c) */
+    long retry;              /* --retry N */
+    long retry_delay_ms;     /* --retry-delay; 0 = exponential backoff */
+    long retry_max_time_ms;  /* --retry-max-time; 0 = no limit */
+    int retry_all_errors;    /* --retry-all-errors */
+    int retry_connrefused;   /* --retry-connrefused */
     /* Storage owned by the configuration (files read for -H @, -w @). */
     strvec owned;
 } cfg;

@@ -493,6 +493,39 @@ void cli_body_free(body *b)
     memset(b, 0, sizeof *b);
 }
 
+int cli_upload_build(const char *path, body *b)
+{
+    memset(b, 0, sizeof *b);
+    if (strcmp(path, "-") == 0 || strcmp(path, ".") == 0) {
+        b->kind = BODY_STDIN;
+        return 0;
+    }
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+        int e = fd < 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : errno;
+        if (fd >= 0)
+            close(fd);
+        cli_error(HF_E_READ, "Failed to open/read local data from file "
+                  "'%s': %s", path, strerror(e));
+        return HF_E_READ;
+    }
+    close(fd);
+    b->path = xstrdup(path);
+    if (S_ISREG(st.st_mode)) {
+        b->kind = BODY_FILE;
+        b->size = (int64_t)st.st_size;
+    } else {
+        b->kind = BODY_PIPE;
+    }
+    return 0;
+}
+
+int cli_body_rewindable(const body *b, const body_reader *rd)
+{
+    return !((b->kind == BODY_STDIN || b->kind == BODY_PIPE) && rd->nread);
+}
+
 /* ---- streaming ------------------------------------------------------- */
 
 static ssize_t read_some(int fd, void *p, size_t cap)
@@ -525,15 +558,20 @@ static int read_file_piece(body_reader *rd, const char *path, int64_t size,
     return 0;
 }
 
-static int reader_fn(void *arg, void *bufp, size_t cap, size_t *n)
+static int read_piece(body_reader *rd, void *bufp, size_t cap, size_t *n)
 {
-    body_reader *rd = arg;
     const body *b = rd->b;
     char *out = bufp;
     *n = 0;
     switch (b->kind) {
-    case BODY_STDIN: {
-        ssize_t got = read_some(0, out, cap);
+    case BODY_STDIN:
+    case BODY_PIPE: {
+        if (b->kind == BODY_PIPE && rd->fd < 0) {
+            rd->fd = open(b->path, O_RDONLY | O_CLOEXEC);
+            if (rd->fd < 0)
+                return 1;
+        }
+        ssize_t got = read_some(b->kind == BODY_PIPE ? rd->fd : 0, out, cap);
         if (got < 0)
             return 1;
         *n = (size_t)got;
@@ -574,6 +612,15 @@ static int reader_fn(void *arg, void *bufp, size_t cap, size_t *n)
     return 0;
 }
 
+static int reader_fn(void *arg, void *bufp, size_t cap, size_t *n)
+{
+    body_reader *rd = arg;
+    int rc = read_piece(rd, bufp, cap, n);
+    if (!rc)
+        rd->nread += (int64_t)*n;
+    return rc;
+}
+
 hf_err cli_body_attach(const body *b, hf_request *r, body_reader *rd)
 {
     memset(rd, 0, sizeof *rd);
@@ -585,6 +632,7 @@ hf_err cli_body_attach(const body *b, hf_request *r, body_reader *rd)
     case BODY_FILE:
         return hf_request_body_reader(r, reader_fn, rd, b->size);
     case BODY_STDIN:
+    case BODY_PIPE:
         return hf_request_body_reader(r, reader_fn, rd, -1);
     case BODY_SEGS:
         return hf_request_body_reader(r, reader_fn, rd, b->total);

@@ -15,7 +15,8 @@ enum {
     BODY_MEM,   /* mem */
     BODY_FILE,  /* path, size: a large regular file, streamed */
     BODY_STDIN, /* standard input, streamed chunked (length unknown) */
-    BODY_SEGS   /* multipart with large files: memory and file pieces */
+    BODY_SEGS,  /* multipart with large files: memory and file pieces */
+    BODY_PIPE   /* path: not a regular file (a FIFO...), streamed chunked */
 };
 
 typedef struct body_seg {
@@ -45,6 +46,7 @@ typedef struct body_reader {
     int fd;
     size_t seg;
     int64_t off;
+    int64_t nread;  /* bytes handed to the library so far */
 } body_reader;
 
 /* Builds the body, or with -G the query (into query), from c.  nurls says
@@ -52,6 +54,14 @@ typedef struct body_reader {
  * or an exit code after printing the message. */
 int cli_body_build(const cfg *c, size_t nurls, body *b, sbuf *query);
 void cli_body_free(body *b);
+
+/* -T FILE: the body of an upload, streamed -- a regular file with its
+ * size, standard input ("-" or ".") and anything else chunked.  Returns 0,
+ * or 26 after the message when FILE cannot be read. */
+int cli_upload_build(const char *path, body *b);
+/* Whether the body can be sent again after rd read from it (standard
+ * input and pipes cannot, once a byte was taken). */
+int cli_body_rewindable(const body *b, const body_reader *rd);
 
 /* Attaches b to r using rd for streamed bodies; cli_body_reader_done closes
  * what the reader opened once hf_send has returned. */

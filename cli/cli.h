@@ -62,6 +62,8 @@ int cli_read_file(const char *path, sbuf *out);
 extern int cli_quiet;
 void cli_error(int code, const char *fmt, ...) HFLOW_PRINTF(2, 3);
 void cli_warn(const char *fmt, ...) HFLOW_PRINTF(1, 2);
+/* "hflow: Warning: ..." whatever cli_quiet says (the caller decides). */
+void cli_warn_named(const char *fmt, ...) HFLOW_PRINTF(1, 2);
 void cli_usage(const char *fmt, ...) HFLOW_PRINTF(1, 2);
 
 /* Whether stderr gets colour: it is a terminal, NO_COLOR is unset or

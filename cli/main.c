@@ -6,18 +6,22 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "body.h"
 #include "cli.h"
+#include "download.h"
 #include "hflow.h"
 #include "output.h"
 #include "progress.h"
 #include "record.h"
+#include "retry.h"
 #include "views.h"
 #include "writeout.h"
 
-/* Everything one transfer's callbacks need. */
+/* Everything one attempt's callbacks need. */
 typedef struct xfer {
     const cfg *c;
     output *out;      /* the body's destination */
@@ -26,26 +30,110 @@ typedef struct xfer {
     progress *meter;  /* the progress meter, or NULL */
     int http_error;   /* -f/--fail-with-body and status >= 400 */
     int status;
+    int64_t body_bytes;       /* body bytes delivered by this attempt */
+    /* --retry */
+    const retry_state *rs;
+    const body *b;            /* the request body and its reader: can it */
+    const body_reader *rd;    /* be sent again? */
+    const char *method;
+    long retry_ms;    /* >= 0: a transient status that is retried after
+                       * this wait; its body is not the download */
+    int retry_why;    /* why not (RETRY_WHY_LATE: Retry-After too far) */
+    /* -C */
+    int64_t offset;   /* the Range asked for; 0 = none */
+    int range_error;  /* the server ignored the range: 33 */
+    int resumable;    /* a later attempt may ask for the rest (206 from
+                       * offset, or 200 with Accept-Ranges: bytes) */
+    /* -J */
+    int cd_name;      /* take the file name from Content-Disposition */
+    int no_name;      /* ... and the URL has none: it must give one */
+    char **cd_path;   /* the name it gave, joined to --output-dir */
+    int name_error;   /* -J gave no usable name and the URL has none */
 } xfer;
+
+static int is_head(const cfg *c, const char *method)
+{
+    return c->head || strcmp(method, "HEAD") == 0;
+}
+
+/* -J: the file gets its name from the final response, if it gives one
+ * (2xx only, as curl).  Returns 0, or -1 when there is no name at all. */
+static int take_cd_name(xfer *x, const hf_response *resp)
+{
+    if (x->out->opened || x->out->open_failed)
+        return 0; /* an earlier attempt chose and created the file */
+    const char *cd = x->status / 100 == 2
+                         ? hf_response_header(resp, "Content-Disposition")
+                         : NULL;
+    char *name = cd ? dl_cd_filename(cd) : NULL;
+    if (!name)
+        return x->no_name ? -1 : 0;
+    free(*x->cd_path);
+    *x->cd_path = dl_join(x->c->output_dir, name);
+    free(name);
+    x->out->path = *x->cd_path;
+    x->out->excl = 1; /* never over an existing file */
+    return 0;
+}
+
+/* -C: whether this response continues the file at x->offset. */
+static int check_resume(xfer *x, const hf_response *resp)
+{
+    const char *ce = hf_response_header(resp, "Content-Encoding");
+    if (x->offset == 0) {
+        const char *ar = hf_response_header(resp, "Accept-Ranges");
+        x->resumable = x->status == 200 && !ce && ar &&
+                       cli_ncaseeq(ar, "bytes", 6);
+        return HF_HEAD_CONTINUE;
+    }
+    switch (dl_resume_check(resp, x->offset, is_head(x->c, x->method))) {
+    case DL_RESUME_DONE:
+        return HF_HEAD_DISCARD; /* complete already: nothing to write */
+    case DL_RESUME_BAD:
+        x->range_error = 1;
+        return HF_HEAD_ABORT;
+    default:
+        x->resumable = x->status == 206 && !ce;
+        return HF_HEAD_CONTINUE;
+    }
+}
 
 static int on_head(void *arg, const hf_response *resp)
 {
     xfer *x = arg;
     const cfg *c = x->c;
     x->status = hf_response_status(resp);
-    if (x->status >= 400 && (c->fail || c->fail_with_body))
-        x->http_error = 1;
-    if (x->http_error && c->fail)
-        return HF_HEAD_DISCARD; /* -f: nothing of the reply is shown */
-    if (x->meter)
-        progress_head(x->meter, resp,
-                      c->head || (c->method && !strcmp(c->method, "HEAD")),
-                      c->compressed);
-
     size_t len = 0;
     const char *raw = NULL;
     if (x->dump || c->include || c->head)
         raw = hf_response_head_raw(resp, &len);
+    if (retry_status(x->status) && retry_method_ok(c, x->method) &&
+        cli_body_rewindable(x->b, x->rd)) {
+        /* decided now, so a body that will be thrown away is never
+         * written: a retried download leaves no bytes behind */
+        x->retry_ms = retry_delay(x->rs, c, RETRY_HTTP, resp, &x->retry_why);
+        if (x->retry_ms >= 0) {
+            if (x->dump && raw && output_write(x->dump, raw, len)) {
+                x->failed = x->dump;
+                return HF_HEAD_ABORT;
+            }
+            return HF_HEAD_DISCARD;
+        }
+    }
+    if (x->status >= 400 && (c->fail || c->fail_with_body))
+        x->http_error = 1;
+    if (x->http_error && c->fail)
+        return HF_HEAD_DISCARD; /* -f: nothing of the reply is shown */
+    int act = c->resume ? check_resume(x, resp) : HF_HEAD_CONTINUE;
+    if (act == HF_HEAD_ABORT)
+        return act;
+    if (x->cd_name && take_cd_name(x, resp)) {
+        x->name_error = 1;
+        return HF_HEAD_ABORT;
+    }
+    if (x->meter && act == HF_HEAD_CONTINUE)
+        progress_head(x->meter, resp, is_head(c, x->method), c->compressed);
+
     if (x->dump && raw && output_write(x->dump, raw, len)) {
         x->failed = x->dump;
         return HF_HEAD_ABORT;
@@ -55,7 +143,7 @@ static int on_head(void *arg, const hf_response *resp)
         return HF_HEAD_ABORT;
     }
     /* -I shows the head only, whatever the method was */
-    return c->head ? HF_HEAD_DISCARD : HF_HEAD_CONTINUE;
+    return c->head ? HF_HEAD_DISCARD : act;
 }
 
 static int on_body(void *arg, const void *data, size_t len)
@@ -65,6 +153,7 @@ static int on_body(void *arg, const void *data, size_t len)
         x->failed = x->out;
         return 1;
     }
+    x->body_bytes += (int64_t)len;
     if (x->meter)
         progress_add(x->meter, len);
     return 0;
@@ -194,34 +283,6 @@ static hf_err set_tls(const cfg *c, hf_request *r)
     return e;
 }
 
-/* ---- -O ---------------------------------------------------------------- */
-
-/* The last segment of the URL's path, or NULL (with why) when it cannot
- * be a file name. */
-static char *remote_name(const char *url, const char **why)
-{
-    const char *p = strstr(url, "://");
-    p = p ? p + 3 : url;
-    size_t auth = strcspn(p, "/?#");
-    p += auth;
-    size_t plen = *p == '/' ? strcspn(p, "?#") : 0;
-    const char *last = p;
-    for (size_t i = 0; i < plen; i++)
-        if (p[i] == '/')
-            last = p + i + 1;
-    size_t n = plen ? (size_t)(p + plen - last) : 0;
-    if (n == 0) {
-        *why = "Remote file name has no length";
-        return NULL;
-    }
-    if ((n == 1 && last[0] == '.') || (n == 2 && last[0] == '.' &&
-                                       last[1] == '.')) {
-        *why = "Remote file name is not usable";
-        return NULL;
-    }
-    return xstrndup(last, n);
-}
-
 /* ---- the flow ---------------------------------------------------------- */
 
 typedef struct run {
@@ -253,9 +314,15 @@ static const char *method_for(const cfg *c, const body *b)
 static int method_conflict(const cfg *c)
 {
     const char *a = NULL, *b = NULL;
+    static const char put[] = "PUT (-T, --upload-file)";
     if (c->ndata && c->nforms) {
         a = "POST (-d, --data)";
         b = "multipart formpost (-F, --form)";
+    } else if (c->uploads.n && (c->ndata || c->nforms || c->head)) {
+        a = put;
+        b = c->ndata ? "POST (-d, --data)"
+            : c->nforms ? "multipart formpost (-F, --form)"
+                        : "HEAD (-I, --head)";
     } else if (c->head && c->ndata && !c->get) {
         a = "POST (-d, --data)";
         b = "HEAD (-I, --head)";
@@ -290,54 +357,193 @@ static void report_write_failure(const output *o)
     }
 }
 
-static void transfer(run *st, size_t idx)
-{
-    const cfg *c = st->c;
-    const char *url = c->urls.v[idx];
-    char *fname = NULL;
-    int code = 0;
-    sbuf emsg = {0};
+/* Where one URL's body goes. */
+typedef struct dest {
+    char *path;      /* the file, or NULL for standard output */
+    int cd_name;     /* -OJ: Content-Disposition may name it */
+    int no_name;     /* -OJ and the URL names no file */
+    int64_t offset;  /* -C: the first byte to ask for (0: all) */
+    int64_t base;    /* what the file held before (appending): a retry
+                      * cuts it back to this */
+    int resuming;    /* -C into an existing file: it is the download */
+} dest;
 
-    /* where the body goes: the Nth -o/-O is the Nth URL's */
+/* The Nth -o/-O is the Nth URL's; --output-dir, --create-dirs, -C.
+ * Returns 0, or an exit code after the message. */
+static int plan_dest(const cfg *c, const char *url, size_t idx, dest *d)
+{
+    memset(d, 0, sizeof *d);
+    static const outspec all = {OUT_REMOTE_NAME, NULL};
     const outspec *os = idx < c->nouts ? &c->outs[idx] : NULL;
-    outspec all = {OUT_REMOTE_NAME, NULL};
     if (!os && c->remote_name_all)
         os = &all;
-    const char *path = NULL;
-    if (os && os->kind == OUT_FILE) {
-        path = os->path;
-    } else if (os) {
+    if (os && os->kind == OUT_FILE && strcmp(os->path, "-") != 0) {
+        d->path = dl_join(c->output_dir, os->path);
+    } else if (os && os->kind == OUT_REMOTE_NAME) {
         const char *why = NULL;
-        fname = remote_name(url, &why);
-        if (!fname) {
+        char *name = dl_remote_name(url, &why);
+        if (!name && !c->remote_header_name) {
             cli_error(HF_E_WRITE, "%s: %s", why, url);
-            st->exitcode = HF_E_WRITE;
-            return;
+            return HF_E_WRITE;
         }
-        path = fname;
+        d->cd_name = c->remote_header_name;
+        d->no_name = !name;
+        /* without a name of its own, the -J file must be named by the
+         * server; until then the path only says the directory */
+        d->path = dl_join(c->output_dir, name ? name : ".");
+        free(name);
     }
-    output out;
-    output_init(&out, path, c->no_buffer);
+    if (d->path && c->create_dirs) {
+        char *failed = NULL;
+        int err = dl_mkdirs(d->path, &failed);
+        if (err) {
+            cli_error(HF_E_WRITE, "Failed to create the directory %s: %s",
+                      failed, strerror(err));
+            free(failed);
+            return HF_E_WRITE;
+        }
+    }
+    if (c->resume) {
+        struct stat sb;
+        if (d->path && stat(d->path, &sb) == 0 && S_ISREG(sb.st_mode)) {
+            d->base = (int64_t)sb.st_size;
+            d->resuming = 1;
+        }
+        d->offset = c->resume_current ? d->base : c->resume_from;
+    }
+    return 0;
+}
 
-    char *full = NULL;
+/* The exit code of a finished attempt (nothing printed). */
+static int attempt_code(const xfer *x, hf_err e)
+{
+    if (x->range_error)
+        return 33; /* curl's CURLE_RANGE_ERROR; the library never says it */
+    if (x->name_error || x->failed)
+        return HF_E_WRITE;
+    if (e)
+        return e;
+    return x->http_error ? HF_E_HTTP_STATUS : 0;
+}
+
+/* The final attempt's failure on stderr; its message into emsg (-w). */
+static void report(const xfer *x, hf_err e, const hf_response *resp,
+                   const char *url, int code, sbuf *emsg)
+{
+    if (!code)
+        return;
+    if (x->range_error) {
+        sb_adds(emsg, "HTTP server doesn't seem to support byte ranges. "
+                      "Cannot resume.");
+        cli_error(code, "%s", emsg->p);
+    } else if (x->name_error) {
+        sb_printf(emsg, "Remote file name has no length: %s", url);
+        cli_error(code, "%s", emsg->p);
+    } else if (x->failed) {
+        /* our side could not write: that is the story, not the library's */
+        report_write_failure(x->failed);
+        sb_adds(emsg, x->failed->binary_refused
+                          ? "binary output refused"
+                          : "Failure writing output to destination");
+    } else if (e) {
+        const char *m = hf_response_errmsg(resp);
+        sb_adds(emsg, m && *m ? m : hf_strerror(e));
+        cli_error(code, "%s", emsg->p);
+    } else {
+        sb_printf(emsg, "The requested URL returned error: %d", x->status);
+        cli_error(code, "%s", emsg->p);
+    }
+}
+
+/* Gets the output and the body ready for another attempt.  Returns 0, or
+ * -1 after a warning when the attempt cannot be repeated. */
+static int prepare_retry(const cfg *c, xfer *x, output *out, dest *d,
+                         const body *b, const body_reader *rd)
+{
+    const char *why = NULL;
+    if (!cli_body_rewindable(b, rd)) {
+        why = "the upload from standard input cannot be sent again";
+    } else if (out->written && x->resumable && !c->include) {
+        /* -C: ask for the rest; what was written stays */
+        d->offset += x->body_bytes;
+        out->written = 0;
+    } else if (out->written && output_rewind(out, d->offset ? d->base : 0)) {
+        why = out->path ? "the output file cannot be truncated"
+                        : "bytes were already written to standard output";
+    }
+    if (why && !c->silent)
+        cli_warn_named("Cannot retry: %s.", why);
+    return why ? -1 : 0;
+}
+
+/* One URL's transfer across its attempts. */
+typedef struct job {
+    run *st;
+    const char *url;
+    const char *method;
+    const body *b;     /* the request body: the group's, or up */
+    body up;           /* -T FILE */
+    dest d;
+    output out;
+    char *cd_path;     /* -J: the file the server named */
+    char *upurl;       /* -T: the URL with the file's name */
+    char *full;        /* -G: the URL with the query */
+    hf_request *r;
+    body_reader rd;
+    retry_state rs;
+    xfer x;            /* the current attempt */
+    long connects;     /* connections opened by all attempts */
+    double started;    /* when the current attempt began (--har) */
+} job;
+
+static void job_free(job *j)
+{
+    hf_request_free(j->r);
+    free(j->full);
+    free(j->upurl);
+    free(j->d.path);
+    free(j->cd_path);
+    cli_body_free(&j->up);
+}
+
+/* Plans the output and builds the request.  Returns 0, or an exit code
+ * after the message (fatal set when the next URLs cannot go either). */
+static int job_setup(job *j, run *st, size_t idx)
+{
+    const cfg *c = st->c;
+    memset(j, 0, sizeof *j);
+    j->st = st;
+    j->url = c->urls.v[idx];
+    j->rd.fd = -1;
+    const char *upfile = idx < c->uploads.n ? c->uploads.v[idx] : NULL;
+    int code = plan_dest(c, j->url, idx, &j->d);
+    if (!code && upfile)
+        code = cli_upload_build(upfile, &j->up);
+    if (code)
+        return code;
+    j->b = upfile ? &j->up : &st->body;
+    j->method = upfile && !c->method ? "PUT" : st->method;
+    output_init(&j->out, j->d.path, c->no_buffer);
+    j->out.append = j->d.path && j->d.offset > 0;
+
+    j->upurl = upfile ? dl_upload_url(j->url, upfile) : NULL;
+    const char *u = j->upurl ? j->upurl : j->url;
     if (c->get && st->query.len)
-        full = cli_add_query(url, st->query.p);
-    hf_request *r = hf_request_new(st->method, full ? full : url);
-    if (!r)
+        j->full = cli_add_query(u, st->query.p);
+    j->r = hf_request_new(j->method, j->full ? j->full : u);
+    if (!j->r)
         die_nomem();
 
     const char *bad = NULL;
-    body_reader rd;
-    hf_err e = set_headers(c, &st->body, r, &bad);
+    hf_err e = set_headers(c, j->b, j->r, &bad);
     if (e) {
         cli_error(e, "cannot use header '%s': %s", bad ? bad : "",
                   hf_strerror(e));
-        st->exitcode = e;
         st->fatal = 1;
-        goto done_noreq;
+        return e;
     }
-    e = cli_body_attach(&st->body, r, &rd);
-    if (!e && c->max_time_ms)
+    hf_request *r = j->r;
+    if (c->max_time_ms)
         e = hf_request_set_timeout_ms(r, c->max_time_ms);
     if (!e && c->compressed)
         e = hf_request_set_decompress(r, 1);
@@ -352,104 +558,201 @@ static void transfer(run *st, size_t idx)
                                        c->speed_time ? c->speed_time : 30);
     if (!e && c->max_filesize)
         e = hf_request_set_max_filesize(r, c->max_filesize);
+    if (!e && c->auth_digest)
+        e = hf_request_set_auth_methods(r, HF_AUTH_DIGEST);
+    if (!e && c->netrc)
+        e = hf_request_set_netrc(r, c->netrc, c->netrc_file);
+    if (!e && c->cookie_str && !user_has(c, "Cookie"))
+        e = hf_request_header(r, "Cookie", c->cookie_str);
+    if (!e && c->bearer && !user_has(c, "Authorization")) {
+        size_t n = strlen(c->bearer) + 8;
+        char *v = xmalloc(n);
+        snprintf(v, n, "Bearer %s", c->bearer);
+        e = hf_request_header(r, "Authorization", v);
+        free(v);
+    }
     if (!e && c->location)
         e = hf_request_set_follow(r, c->max_redirs_set ? c->max_redirs : 30,
                                   c->follow_flags);
-    xfer x = {c, &out, st->have_dump ? &st->dump : NULL, NULL, NULL, 0, 0};
-    /* no meter when the body itself goes to the terminal */
-    if (st->meter && !output_to_terminal(&out))
-        x.meter = &st->pm;
     if (!e)
-        e = hf_request_set_sink(r, on_body, &x);
+        e = hf_request_set_sink(r, on_body, &j->x);
     if (!e)
-        e = hf_request_set_head_fn(r, on_head, &x);
+        e = hf_request_set_head_fn(r, on_head, &j->x);
     if (!e && c->verbose)
         e = hf_request_set_debug_fn(r, verbose_debug, NULL);
     if (e) {
         if (e == HF_E_NOMEM)
             die_nomem();
         cli_error(e, "cannot set up the request: %s", hf_strerror(e));
+        st->fatal = 1;
+    }
+    return e;
+}
+
+/* One attempt: sends the request, prints its failure (as curl, every
+ * failed attempt says why) into emsg too.  Returns its exit code, or -1
+ * (after the message) when the request could not be set up. */
+static int job_attempt(job *j, hf_response **resp, sbuf *emsg)
+{
+    run *st = j->st;
+    const cfg *c = st->c;
+    xfer *x = &j->x;
+    memset(x, 0, sizeof *x);
+    x->c = c;
+    x->out = &j->out;
+    x->dump = st->have_dump ? &st->dump : NULL;
+    x->rs = &j->rs;
+    x->b = j->b;
+    x->rd = &j->rd;
+    x->method = j->method;
+    x->retry_ms = -1;
+    x->offset = j->d.offset;
+    x->cd_name = j->d.cd_name;
+    x->no_name = j->d.no_name;
+    x->cd_path = &j->cd_path;
+    /* no meter when the body itself goes to the terminal */
+    if (st->meter && !output_to_terminal(&j->out))
+        x->meter = &st->pm;
+    hf_err e = HF_OK;
+    if (j->d.offset > 0 && !user_has(c, "Range")) {
+        char range[48];
+        snprintf(range, sizeof range, "bytes=%lld-", (long long)j->d.offset);
+        e = hf_request_header(j->r, "Range", range);
+    }
+    if (!e)
+        e = cli_body_attach(j->b, j->r, &j->rd);
+    if (e) {
+        if (e == HF_E_NOMEM)
+            die_nomem();
+        cli_error(e, "cannot set up the request: %s", hf_strerror(e));
         st->exitcode = e;
         st->fatal = 1;
-        cli_body_reader_done(&rd);
-        goto done_noreq;
+        return -1;
     }
 
     long before = hf_client_num_connects(st->client);
-    hf_response *resp = NULL;
-    if (x.meter)
-        progress_begin(x.meter, c->progress_bar ? PROG_BAR : PROG_METER);
-    double started = record_clock(); /* --har's startedDateTime */
-    e = hf_send(st->client, r, &resp);
-    if (x.meter)
-        progress_end(x.meter); /* before any message about the transfer */
+    if (x->meter)
+        progress_begin(x->meter, c->progress_bar ? PROG_BAR : PROG_METER);
+    j->started = record_clock(); /* --har's startedDateTime */
+    e = hf_send(st->client, j->r, resp);
+    if (x->meter)
+        progress_end(x->meter); /* before any message about the transfer */
     cli_flow_flush(); /* --flow: connections that closed during it */
-    cli_body_reader_done(&rd);
-    if (!resp)
+    cli_body_reader_done(&j->rd);
+    if (!*resp)
         die_nomem();
-    long connects = hf_client_num_connects(st->client) - before;
+    j->connects += hf_client_num_connects(st->client) - before;
+    int code = attempt_code(x, e);
+    if (e == HF_E_NOMEM)
+        st->fatal = 1;
+    sb_free(emsg);
+    report(x, e, *resp, j->url, code, emsg);
+    return code;
+}
 
-    if (x.failed) {
-        /* our side could not write: that is the story, not the library's */
-        code = HF_E_WRITE;
-        report_write_failure(x.failed);
-        if (x.failed->binary_refused)
-            sb_adds(&emsg, "binary output refused");
-        else
-            sb_adds(&emsg, "Failure writing output to destination");
-    } else if (e) {
-        code = e;
-        const char *m = hf_response_errmsg(resp);
-        if (!m || !*m)
-            m = hf_strerror(e);
-        sb_adds(&emsg, m);
-        cli_error(code, "%s", m);
-        if (e == HF_E_NOMEM)
-            st->fatal = 1;
-    } else if (x.http_error) {
-        code = HF_E_HTTP_STATUS;
-        sb_printf(&emsg, "The requested URL returned error: %d", x.status);
-        cli_error(code, "%s", emsg.p);
+/* --retry: the wait before the next attempt (the output and the body made
+ * ready for it), or -1 when this attempt is the last. */
+static long job_retry(job *j, int code, const hf_response *resp)
+{
+    const cfg *c = j->st->c;
+    const xfer *x = &j->x;
+    int http = x->retry_ms >= 0; /* decided when the head came */
+    int why = x->retry_why;
+    long delay = -1;
+    if (code || http) {
+        int kind = retry_kind(c, j->method, code, http, resp);
+        if (kind == RETRY_HTTP)
+            delay = x->retry_ms;
+        else if (kind != RETRY_NO)
+            delay = retry_delay(&j->rs, c, kind, resp, &why);
+        if (delay >= 0 &&
+            prepare_retry(c, &j->x, &j->out, &j->d, j->b, &j->rd) == 0) {
+            retry_commit(&j->rs, c, kind, delay);
+            return delay;
+        }
     }
+    if (why == RETRY_WHY_LATE && !c->silent)
+        cli_warn_named("The Retry-After: time would make this command line "
+                       "exceed the maximum allowed time for retries.");
+    return -1;
+}
 
+/* After the last attempt: the file, -D, --remove-on-error, -w. */
+static int job_finish(job *j, hf_response *resp, int code, sbuf *emsg)
+{
+    run *st = j->st;
+    const cfg *c = st->c;
+    output *out = &j->out;
     /* -o FILE with an empty body still creates the file (not after -f) */
-    int create = !code;
-    if (output_finish(&out, create) && !x.failed) {
-        report_write_failure(&out);
+    if (output_finish(out, !code) && !j->x.failed) {
+        report_write_failure(out);
         code = HF_E_WRITE;
-        sb_free(&emsg);
-        sb_adds(&emsg, "Failure writing output to destination");
+        sb_free(emsg);
+        sb_adds(emsg, "Failure writing output to destination");
     }
-    if (st->have_dump && output_flush(&st->dump) && !x.failed) {
+    if (st->have_dump && output_flush(&st->dump) && !j->x.failed) {
         report_write_failure(&st->dump);
         code = HF_E_WRITE;
     }
-
+    /* --remove-on-error: a file this transfer wrote (or, with -C, was
+     * continuing, as curl) is not left looking like a download; any other
+     * file is not touched -- above all one -J refused to replace */
+    if (code && c->remove_on_error && out->path &&
+        (out->opened || j->d.resuming) && unlink(out->path) == 0 &&
+        c->verbose)
+        fprintf(stderr, "* Removed output file: %s\n", out->path);
     if (c->writeout) {
-        wo_info wi = {resp, url, st->method, path, code, sb_cstr(&emsg),
-                      connects};
+        wo_info wi = {resp, j->url, j->method, out->path, code,
+                      sb_cstr(emsg), j->connects, j->rs.count};
         writeout(c->writeout, &wi, stdout);
         fflush(stdout);
     }
-    if (c->stat)
+    return code;
+}
+
+static void transfer(run *st, size_t idx)
+{
+    job j;
+    sbuf emsg = {0};
+    int code = job_setup(&j, st, idx);
+    if (code) {
+        st->exitcode = code;
+        output_finish(&j.out, 0);
+        job_free(&j);
+        return;
+    }
+    hf_response *resp = NULL;
+    retry_start(&j.rs, st->c);
+    for (;;) {
+        code = job_attempt(&j, &resp, &emsg);
+        if (code < 0)
+            goto out;
+        long delay = job_retry(&j, code, resp);
+        if (delay < 0)
+            break;
+        if (st->c->stat)
+            cli_stat_print(resp);
+        if (!record_keep(resp, j.started)) /* --har keeps every attempt */
+            hf_response_free(resp);
+        resp = NULL;
+        retry_sleep(delay);
+    }
+    code = job_finish(&j, resp, code, &emsg);
+    if (st->c->stat)
         cli_stat_print(resp);
     if (code)
         st->exitcode = code;
-    if (!record_keep(resp, started)) /* --har keeps it to the end */
+    if (!record_keep(resp, j.started))
         hf_response_free(resp);
-    hf_request_free(r);
-    free(full);
-    free(fname);
-    sb_free(&emsg);
-    return;
-
-done_noreq:
-    output_finish(&out, 0);
-    hf_request_free(r);
-    free(full);
-    free(fname);
+out:
+    if (code < 0)
+        output_finish(&j.out, 0);
+    job_free(&j);
     sb_free(&emsg);
 }
+
+/* -c FILE: written when the run ends. */
+static char *cookie_jar_out;
 
 /* Apply a group's client-wide options (--resolve, -4/-6, DNS, ...). */
 static hf_err configure_client(const cfg *c, hf_client *client)
@@ -476,6 +779,18 @@ static hf_err configure_client(const cfg *c, hf_client *client)
         if (e == HF_E_BAD_ARG)
             cli_error(e, "cannot use --dns-servers '%s': expected "
                       "ADDR[:PORT][,ADDR[:PORT]...]", c->dns_servers);
+    }
+    if (!e && c->cookie_file) {
+        e = c->cookie_file[0]
+                ? hf_client_cookies_load(client, c->cookie_file, c->junk_session)
+                : hf_client_cookies_enable(client);
+        if (e && e != HF_E_NOMEM)
+            cli_error(e, "cannot read the cookie file '%s'", c->cookie_file);
+    }
+    if (!e && c->cookie_jar) {
+        e = hf_client_cookies_enable(client);
+        free(cookie_jar_out);
+        cookie_jar_out = xstrndup(c->cookie_jar, strlen(c->cookie_jar));
     }
     if (e == HF_E_NOMEM)
         die_nomem();
@@ -576,6 +891,16 @@ int main(int argc, char **argv)
     /* close the idle connections while --flow still listens, so their
      * teardown is in the diagrams */
     hf_client_close_idle(client, 100);
+    if (cookie_jar_out) {
+        hf_err ce = hf_client_cookies_save(client, cookie_jar_out);
+        if (ce) {
+            cli_error(HF_E_WRITE, "cannot write the cookie jar '%s'", cookie_jar_out);
+            if (!exitcode)
+                exitcode = HF_E_WRITE;
+        }
+        free(cookie_jar_out);
+        cookie_jar_out = NULL;
+    }
     cli_flow_finish();
     hf_client_free(client);
     /* after the teardown's events: --trace-json closed, --har written */

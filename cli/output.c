@@ -7,6 +7,7 @@
 #include "output.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,12 +55,21 @@ int output_to_terminal(const output *o)
 
 static int open_file(output *o)
 {
-    o->fp = fopen(o->path, "wb");
+    if (o->excl) {
+        /* -J: a name the server chose never replaces a file (curl) */
+        int fd = open(o->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        o->fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
+        if (fd >= 0 && !o->fp)
+            close(fd);
+    } else {
+        o->fp = fopen(o->path, o->append ? "ab" : "wb");
+    }
     if (!o->fp) {
         o->err = errno;
         o->open_failed = 1;
         return -1;
     }
+    o->opened = 1;
     o->vbuf = malloc(OUT_BUFSZ);
     if (o->vbuf)
         setvbuf(o->fp, o->vbuf, _IOFBF, OUT_BUFSZ);
@@ -75,6 +85,7 @@ int output_write(output *o, const void *data, size_t len)
         o->err = errno ? errno : EIO;
         return -1;
     }
+    o->written += (int64_t)len;
     if (o->nobuffer && fflush(o->fp)) {
         o->err = errno;
         return -1;
@@ -93,6 +104,21 @@ int output_body(output *o, const void *data, size_t len)
         }
     }
     return output_write(o, data, len);
+}
+
+int output_rewind(output *o, int64_t size)
+{
+    if (!o->path)
+        return -1; /* what reached standard output stays there */
+    if (o->fp) {
+        if (fflush(o->fp) || ftruncate(fileno(o->fp), (off_t)size) ||
+            fseeko(o->fp, (off_t)size, SEEK_SET)) {
+            o->err = errno ? errno : EIO;
+            return -1;
+        }
+    }
+    o->written = 0;
+    return 0;
 }
 
 int output_flush(output *o)

@@ -18,6 +18,10 @@ typedef struct output {
     int err;             /* errno of the failure */
     int open_failed;     /* the file could not be created */
     int binary_refused;
+    int append;          /* -C: open the file to append to it */
+    int excl;            /* -J: create it, never open an existing file */
+    int opened;          /* the file was opened (created or appended to) */
+    int64_t written;     /* bytes written since init or the last rewind */
 } output;
 
 /* Sets up standard output once (large buffer unless it is a terminal). */
@@ -33,6 +37,10 @@ int output_body(output *o, const void *data, size_t len);
  * an empty one when create is set and nothing was written).  Returns 0,
  * or -1 with o->err set. */
 int output_finish(output *o, int create);
+/* Before a retry: cuts a file back to size bytes and goes on writing
+ * there (written restarts at 0).  Returns 0, or -1 (o->err) when it
+ * cannot: standard output, or the file cannot be truncated. */
+int output_rewind(output *o, int64_t size);
 /* Flushes (keeps the file open): for -D across transfers. */
 int output_flush(output *o);
 int output_is_stdout(const output *o);

@@ -249,6 +249,14 @@ void cli_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+void cli_warn_named(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg(CLR_WARN, HFLOW_NAME ": Warning: ", fmt, ap);
+    va_end(ap);
+}
+
 void cli_usage(const char *fmt, ...)
 {
     va_list ap;

@@ -438,7 +438,7 @@ static void get(const ctx *x, enum var id, val *v)
     case V_NUM_CONNECTS: v->i = wi->num_connects; break;
     case V_NUM_HEADERS: v->i = r ? (int64_t)hf_response_header_count(r) : 0; break;
     case V_NUM_REDIRECTS: v->i = r ? hf_response_num_redirects(r) : 0; break;
-    case V_NUM_RETRIES: v->i = 0; break;   /* no --retry (yet) */
+    case V_NUM_RETRIES: v->i = wi->num_retries; break;
     case V_REMOTE_IP:
     case V_REMOTE_PORT:
         split_addr(r ? hf_response_remote_addr(r) : NULL, v->tmp, sizeof v->tmp, &port);

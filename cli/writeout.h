@@ -14,6 +14,7 @@ typedef struct wo_info {
     int exitcode;             /* this transfer's exit code (22 with -f) */
     const char *errormsg;     /* its message, or "" */
     long num_connects;        /* new connections made by this transfer */
+    long num_retries;         /* --retry: retries made */
 } wo_info;
 
 /* Writes format to out (or to stderr after %{stderr}). */

@@ -99,6 +99,16 @@ HF_EXTERN hf_err hf_client_set_dns_system(hf_client *c, int on);
 /* Happy eyeballs (RFC 8305): start the next connection attempt after this
  * many ms while earlier ones are pending (default 200). */
 HF_EXTERN hf_err hf_client_set_happy_eyeballs_ms(hf_client *c, long ms);
+/* Cookies (RFC 6265bis, public suffixes refused with libpsl): the client's
+ * engine stores Set-Cookie answers (at most 50 a response) and sends what
+ * matches (at most 150 cookies, 8190 bytes).  Off until enabled or loaded.
+ * load reads a Netscape/curl cookie file (junk_session drops session
+ * cookies, curl's -j); a file that does not exist is not an error.  save
+ * writes one with mode 0600 and an atomic rename. */
+HF_EXTERN hf_err hf_client_cookies_enable(hf_client *c);
+HF_EXTERN hf_err hf_client_cookies_load(hf_client *c, const char *path,
+                                        int junk_session);
+HF_EXTERN hf_err hf_client_cookies_save(hf_client *c, const char *path);
 /* Number of TCP connections the client has opened so far. */
 HF_EXTERN long hf_client_num_connects(const hf_client *c);
 
@@ -125,6 +135,17 @@ HF_EXTERN hf_err hf_request_header_line(hf_request *r, const char *line);
  * both.  password NULL means empty. */
 HF_EXTERN hf_err hf_request_set_basic_auth(hf_request *r, const char *user,
                                            const char *password);
+
+/* Which schemes to answer a 401 with: HF_AUTH_BASIC (sent at once, the
+ * default) or HF_AUTH_DIGEST (RFC 7616: MD5 or SHA-256, qop=auth, sent in
+ * answer to the server's challenge, curl's --digest). */
+enum { HF_AUTH_BASIC = 1, HF_AUTH_DIGEST = 2 };
+HF_EXTERN hf_err hf_request_set_auth_methods(hf_request *r, unsigned methods);
+/* Credentials from a .netrc file for each host asked (curl's rules: the
+ * first matching machine, else default; an entry without a password never
+ * borrows another's).  mode: 0 off, 1 -n (the file must be readable),
+ * 2 --netrc-optional.  file NULL: $HOME/.netrc.  Explicit credentials win. */
+HF_EXTERN hf_err hf_request_set_netrc(hf_request *r, int mode, const char *file);
 
 /* A request body held in memory (copied).  Sends Content-Length. */
 HF_EXTERN hf_err hf_request_body(hf_request *r, const void *data, size_t len);
@@ -199,7 +220,8 @@ HF_EXTERN hf_err hf_request_set_speed_limit(hf_request *r, long bytes_per_sec,
  * so far) fails with HF_E_TOO_LARGE (63).  0 = none. */
 HF_EXTERN hf_err hf_request_set_max_filesize(hf_request *r, int64_t bytes);
 
-/* Ask for and decode gzip/deflate content encodings (curl --compressed).
+/* Ask for and decode content encodings: gzip, deflate, br, zstd, stacked
+ * up to 5 (curl --compressed).
  * A corrupt or truncated encoded body is HF_E_BAD_CONTENT_ENCODING. */
 HF_EXTERN hf_err hf_request_set_decompress(hf_request *r, int on);
 

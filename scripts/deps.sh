@@ -4,8 +4,9 @@
 set -eu
 
 PKGS="make gcc clang libclang-rt-14-dev pkg-config libssl-dev zlib1g-dev \
+      libbrotli-dev libzstd-dev \
       nginx-light python3-httpbin gunicorn curl wrk hyperfine valgrind procps \
-      openssl ca-certificates dnsmasq-base strace tshark"
+      openssl ca-certificates dnsmasq-base strace tshark libpsl-dev publicsuffix"
 
 missing=""
 for p in $PKGS; do

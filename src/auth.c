@@ -8,6 +8,7 @@
 #include "auth.h"
 
 #include <openssl/evp.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -477,7 +478,7 @@ int auth_pick(const auth_challenge *chs, size_t n, int want)
 {
     int best = -1, best_rank = 0;
     if (!chs) return -1;
-    for (size_t i = 0; i < n && i <= (size_t)INT32_MAX; i++) {
+    for (size_t i = 0; i < n && i <= (size_t)INT_MAX; i++) {
         const auth_challenge *ch = &chs[i];
         int rank = 0, qop;
         if (!ch->scheme) continue;

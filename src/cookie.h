@@ -79,8 +79,9 @@ char *cookie_header(cookie_jar *j, const char *scheme, const char *host,
 /* Netscape/curl cookie file.  Load: adds the text's cookies to the jar
  * (junk_session: drop the text's session cookies, -j); lines that are bad,
  * expired or longer than COOKIE_MAX_LINE are skipped; a domain cookie for
- * a public suffix is skipped.  Reads curl's jars, "#HttpOnly_" lines and
- * curl's old 6-field lines (no path) included.  Returns 0, or HF_E_NOMEM.
+ * a public suffix is kept as a host-only cookie for that name.  Reads
+ * curl's jars, "#HttpOnly_" lines and curl's old 6-field lines (no path)
+ * included.  Returns 0, or HF_E_NOMEM (the lines before stay loaded).
  * Save: the text, with curl's header comment lines, a "#HttpOnly_" prefix
  * for HttpOnly cookies and a leading dot on domain cookies; expired cookies
  * are dropped.  malloc'd; NULL when out of memory. */

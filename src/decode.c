@@ -79,8 +79,9 @@ static int ieq(const char *s, size_t n, const char *z)
 static int emit(decoder *d, int k, const unsigned char *p, size_t n)
 {
     if (k == d->n) {
-        if (d->limit && n > d->limit - d->total) {
-            size_t room = (size_t)(d->limit - d->total);
+        uint64_t left = d->total < d->limit ? d->limit - d->total : 0;
+        if (d->limit && n > left) {
+            size_t room = (size_t)left;
             int r = room ? d->fn(d->arg, p, room) : 0;
             d->total += room;
             return r ? r : HF_E_TOO_LARGE;
@@ -93,7 +94,7 @@ static int emit(decoder *d, int k, const unsigned char *p, size_t n)
         uint64_t cap = d->limit > (UINT64_MAX - CHAIN_SLACK) / 2
                            ? UINT64_MAX
                            : d->limit * 2 + CHAIN_SLACK;
-        if (n > cap - d->st[k]->in_total)
+        if (d->st[k]->in_total > cap || n > cap - d->st[k]->in_total)
             return HF_E_TOO_LARGE;
     }
     d->st[k]->in_total += n;

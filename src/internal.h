@@ -77,6 +77,7 @@ struct hf_client {
     void *event_arg;
     long next_transfer;      /* numbers the transfers */
     struct conn *closing;    /* connections waiting for the server's FIN */
+    struct cookie_jar *jar;  /* the cookie engine, or NULL when off */
     int nidle;
 };
 
@@ -91,6 +92,9 @@ struct hf_request {
     req_hdr *hdrs;
     size_t nhdrs;
     char *auth_user, *auth_pass;  /* Basic credentials, or NULL */
+    unsigned auth_methods;   /* HF_AUTH_* */
+    int netrc_mode;          /* 0 off, 1 required, 2 optional */
+    char *netrc_file;
     char *body;              /* in-memory body, or NULL */
     size_t body_len;
     int has_body;

@@ -14,10 +14,10 @@ typedef struct lex {
     const char *p, *end;
     char tok[NETRC_MAX_TOKEN + 1];
     size_t tlen;
-    int quoted;
 } lex;
 
-/* The entry being read, and the first default entry that counted. */
+/* The entry being read; with a login hint, the first login-less machine
+ * entry for the host; and the first default entry that counted. */
 typedef struct state {
     lex lx;
     enum { E_NONE, E_MACHINE, E_DEFAULT } kind;
@@ -25,6 +25,8 @@ typedef struct state {
     int has_login, has_pass;
     char login[NETRC_MAX_TOKEN + 1];
     char pass[NETRC_MAX_TOKEN + 1];
+    int gen_found;
+    char *gen_pass;
     int def_found;
     char *def_login, *def_pass;
 } state;
@@ -109,13 +111,11 @@ static int next_token(lex *lx, int keyword)
             lx->tok[n++] = c;
         }
         if (p < end && !is_sep(*p)) return -1;  /* "abc"def */
-        lx->quoted = 1;
     } else {
         while (p < end && !is_sep(*p)) {
             if (*p == '\0' || n >= NETRC_MAX_TOKEN) return -1;
             lx->tok[n++] = *p++;
         }
-        lx->quoted = 0;
     }
     lx->tok[n] = '\0';
     lx->tlen = n;
@@ -140,13 +140,21 @@ static int counts(const state *st, const char *hint)
 }
 
 /* The entry being read ends.  Returns NETRC_FOUND (with the results set)
- * when it is the counting machine entry, NETRC_E_NOMEM, or
- * NETRC_NOT_FOUND to go on. */
+ * when it is the machine entry to use, NETRC_E_NOMEM, or NETRC_NOT_FOUND
+ * to go on.  With a hint, a login-less machine entry is kept aside: one
+ * with the very login, later in the file, is preferred to it. */
 static int end_entry(state *st, const char *hint, char **login,
                      char **password)
 {
     int nomem = 0;
     if (st->kind == E_MACHINE && st->host_ok && counts(st, hint)) {
+        if (hint && !st->has_login) {
+            if (!st->gen_found) {
+                st->gen_found = 1;
+                st->gen_pass = dup_if(st->has_pass, st->pass, &nomem);
+            }
+            return nomem ? NETRC_E_NOMEM : NETRC_NOT_FOUND;
+        }
         *login = dup_if(st->has_login, st->login, &nomem);
         *password = dup_if(st->has_pass, st->pass, &nomem);
         return nomem ? NETRC_E_NOMEM : NETRC_FOUND;
@@ -176,8 +184,7 @@ static int scan(state *st, const char *host, const char *hint,
         int r = next_token(lx, 1), rc;
         if (r < 0) return NETRC_E_SYNTAX;
         if (r == 0) break;
-        if (lx->quoted) continue;               /* data, not a keyword */
-        const char *t = lx->tok;
+        const char *t = lx->tok;               /* quoted or not, as curl */
         if (ieq(t, "machine") || ieq(t, "default")) {
             rc = end_entry(st, hint, login, password);
             if (rc != NETRC_NOT_FOUND) return rc;
@@ -202,6 +209,11 @@ static int scan(state *st, const char *host, const char *hint,
     }
     int rc = end_entry(st, hint, login, password);
     if (rc != NETRC_NOT_FOUND) return rc;
+    if (st->gen_found) {
+        *password = st->gen_pass;
+        st->gen_pass = NULL;
+        return NETRC_FOUND;
+    }
     if (st->def_found) {
         *login = st->def_login;
         *password = st->def_pass;
@@ -229,6 +241,7 @@ int netrc_lookup(const char *text, size_t len, const char *host,
         free(*password);
         *login = *password = NULL;
     }
+    free(st->gen_pass);
     free(st->def_login);
     free(st->def_pass);
     free(st);

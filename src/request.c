@@ -1,10 +1,16 @@
 /* request.c -- the public objects: client, request and response. */
 #include "internal.h"
+#include "cookie.h"
 #include "resolver.h"
 #include "tls.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 /* ---- client ----------------------------------------------------------- */
 
@@ -28,6 +34,7 @@ void hf_client_free(hf_client *c)
         return;
     hf_client_close_idle(c, 100);
     tls_client_free(c->tls);
+    cookie_jar_free(c->jar);
     resolver_free(c->res);
     free(c->dns_servers);
     free(c->resolv_conf);
@@ -141,6 +148,101 @@ hf_err hf_client_set_dns_system(hf_client *c, int on)
     return resolver_sync(c);
 }
 
+hf_err hf_client_cookies_enable(hf_client *c)
+{
+    if (!c)
+        return HF_E_BAD_FUNCTION_ARG;
+    if (!c->jar && !(c->jar = cookie_jar_new()))
+        return HF_E_NOMEM;
+    return HF_OK;
+}
+
+/* A whole (small) file; ENOENT reported as HF_E_OK with *text NULL. */
+static hf_err read_small_file(const char *path, size_t max, char **text, size_t *len)
+{
+    *text = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT ? HF_OK : HF_E_READ;
+    buf b;
+    buf_init(&b, max);
+    char tmp[8192];
+    size_t n;
+    hf_err e = HF_OK;
+    while (!e && (n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        e = (hf_err)buf_add(&b, tmp, n);
+    if (!e && ferror(f))
+        e = HF_E_READ;
+    fclose(f);
+    if (e) {
+        buf_free(&b);
+        return e;
+    }
+    *len = b.len;
+    *text = buf_take(&b);
+    return HF_OK;
+}
+
+hf_err hf_client_cookies_load(hf_client *c, const char *path, int junk_session)
+{
+    if (!c || !path)
+        return HF_E_BAD_FUNCTION_ARG;
+    hf_err e = hf_client_cookies_enable(c);
+    char *text;
+    size_t len;
+    if (!e)
+        e = read_small_file(path, 64u << 20, &text, &len);
+    if (e || !text)
+        return e;
+    int rc = cookie_load(c->jar, text, len, junk_session, (int64_t)time(NULL));
+    free(text);
+    return rc ? HF_E_NOMEM : HF_OK;
+}
+
+hf_err hf_client_cookies_save(hf_client *c, const char *path)
+{
+    if (!c || !path)
+        return HF_E_BAD_FUNCTION_ARG;
+    if (hf_client_cookies_enable(c))
+        return HF_E_NOMEM;
+    char *text = cookie_save(c->jar, (int64_t)time(NULL));
+    if (!text)
+        return HF_E_NOMEM;
+    /* 0600 and an atomic rename: a reader never sees half a jar, and
+     * nobody else reads it (SECURITY.md D.23) */
+    size_t pl = strlen(path) + 32;
+    char *tmp = malloc(pl);
+    if (!tmp) {
+        free(text);
+        return HF_E_NOMEM;
+    }
+    snprintf(tmp, pl, "%s.tmp%ld", path, (long)getpid());
+    hf_err e = HF_OK;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        e = HF_E_WRITE;
+    size_t len = strlen(text), off = 0;
+    while (!e && off < len) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            e = HF_E_WRITE;
+        else
+            off += (size_t)n;
+    }
+    if (fd >= 0 && (fsync(fd) != 0 || close(fd) != 0) && !e)
+        e = HF_E_WRITE;
+    if (!e && rename(tmp, path) != 0)
+        e = HF_E_WRITE;
+    if (e)
+        unlink(tmp);
+    free(tmp);
+    free(text);
+    return e;
+}
+
 hf_err hf_client_set_event_fn(hf_client *c, hf_event_fn *fn, void *arg)
 {
     if (!c)
@@ -190,6 +292,7 @@ hf_request *hf_request_new(const char *method, const char *url)
     r->url = strdup(url);
     r->expect_threshold = 1024 * 1024;
     r->max_redirs = -1;
+    r->auth_methods = HF_AUTH_BASIC;
     r->reader_len = -1;
     if (!r->method || !r->url) {
         hf_request_free(r);
@@ -212,6 +315,7 @@ void hf_request_free(hf_request *r)
     free(r->body);
     free(r->auth_user);
     free(r->auth_pass);
+    free(r->netrc_file);
     char **strs[] = {&r->cafile, &r->capath, &r->ciphers, &r->tls13_ciphers,
                      &r->curves, &r->cert, &r->key, &r->key_password,
                      &r->pinned};
@@ -434,6 +538,22 @@ hf_err hf_request_body_reader(hf_request *r, hf_read_fn *read, void *arg,
     r->reader_arg = arg;
     r->reader_len = len;
     return HF_OK;
+}
+
+hf_err hf_request_set_auth_methods(hf_request *r, unsigned methods)
+{
+    if (!r || !methods || (methods & ~(unsigned)(HF_AUTH_BASIC | HF_AUTH_DIGEST)))
+        return HF_E_BAD_FUNCTION_ARG;
+    r->auth_methods = methods;
+    return HF_OK;
+}
+
+hf_err hf_request_set_netrc(hf_request *r, int mode, const char *file)
+{
+    if (!r || mode < 0 || mode > 2)
+        return HF_E_BAD_FUNCTION_ARG;
+    r->netrc_mode = mode;
+    return dup_opt(&r->netrc_file, file);
 }
 
 hf_err hf_request_set_follow(hf_request *r, long max_redirs, unsigned flags)

@@ -6,7 +6,10 @@
  * submits and runs the loop until the transfer is done. */
 #include "internal.h"
 #include "connect.h"
+#include "cookie.h"
 #include "decode.h"
+#include "auth.h"
+#include "netrc.h"
 #include "h1_parse.h"
 #include "tls.h"
 #include <errno.h>
@@ -16,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 
 enum { ST_CONNECT, ST_TLS, ST_SEND, ST_EXPECT, ST_RECV_HEAD, ST_RECV_BODY, ST_DONE };
 enum { SEND_HEAD, SEND_BODY, SEND_DONE };
@@ -33,6 +38,8 @@ typedef struct transfer {
     int with_body;          /* whether credentials were stripped */
     int strip;
     int follow;             /* a redirect will be followed: drop its body */
+    const char *user, *pass;  /* this hop's credentials, or NULL */
+    const char *authz;      /* a Digest answer for this hop, or NULL */
     url u;
     char *key;              /* pool key */
     char peer[96];          /* host:port, then ip:port once connected */
@@ -228,7 +235,7 @@ static int is_default(const char *name)
 {
     static const char *const d[] = {"Host", "User-Agent", "Accept",
         "Accept-Encoding", "Authorization", "Content-Length",
-        "Transfer-Encoding", "Expect", NULL};
+        "Transfer-Encoding", "Expect", "Cookie", NULL};
     for (int i = 0; d[i]; i++)
         if (strcasecmp(d[i], name) == 0)
             return 1;
@@ -272,6 +279,79 @@ static int put_base64(buf *b, const unsigned char *p, size_t n)
     return rc;
 }
 
+/* RFC 9110 11.6.2: the user's Authorization header, a Digest answer, or
+ * Basic (RFC 7617) from the credentials of this hop or the URL's userinfo.
+ * Nothing of it crosses to another origin (SECURITY.md A.1-A.3). */
+static int put_auth(transfer *t, buf *b)
+{
+    hf_request *rq = t->rq;
+    if (t->strip)
+        return 0;
+    const req_hdr *ua = user_hdr(rq, "Authorization");
+    if (ua)
+        return ua->value ? buf_printf(b, "%s: %s\r\n", ua->name, ua->value) : 0;
+    if (t->authz)
+        return buf_printf(b, "Authorization: %s\r\n", t->authz);
+    if (!(rq->auth_methods & HF_AUTH_BASIC) || (!t->user && !t->u.user))
+        return 0; /* Digest waits for the server's challenge */
+    buf cred, val;
+    buf_init(&cred, 64 * 1024);
+    buf_init(&val, 128 * 1024);
+    if (t->user)
+        buf_printf(&cred, "%s:%s", t->user, t->pass ? t->pass : "");
+    else {
+        pct_decode_into(&cred, t->u.user);
+        buf_adds(&cred, ":");
+        pct_decode_into(&cred, t->u.password ? t->u.password : "");
+    }
+    buf_adds(&val, "Basic ");
+    put_base64(&val, (unsigned char *)(cred.data ? cred.data : ""), cred.len);
+    int rc = val.data ? buf_printf(b, "Authorization: %s\r\n", val.data) : HF_E_NOMEM;
+    buf_free(&cred);
+    buf_free(&val);
+    return rc;
+}
+
+/* The user's Cookie header (same origin only), else the engine's. */
+static int put_cookies(transfer *t, buf *b)
+{
+    const req_hdr *uc = user_hdr(t->rq, "Cookie");
+    if (uc && !t->strip)
+        return uc->value ? buf_printf(b, "%s: %s\r\n", uc->name, uc->value) : 0;
+    if (!t->c->jar)
+        return 0;
+    char *path = url_target(&t->u);
+    if (!path)
+        return HF_E_NOMEM;
+    path[strcspn(path, "?")] = 0;
+    char *v = cookie_header(t->c->jar, t->u.scheme, t->u.host, path,
+                            (int64_t)time(NULL));
+    int rc = v ? buf_printf(b, "Cookie: %s\r\n", v) : 0;
+    free(v);
+    free(path);
+    return rc;
+}
+
+/* Set-Cookie fields of a response into the engine (at most 50, as curl). */
+static void store_cookies(transfer *t)
+{
+    if (!t->c->jar)
+        return;
+    char *path = url_target(&t->u);
+    if (!path)
+        return;
+    path[strcspn(path, "?")] = 0;
+    int64_t now = (int64_t)time(NULL);
+    int n = 0;
+    for (size_t i = 0; i < t->rs->nhdrs && n < COOKIE_MAX_SET_PER_RESPONSE; i++)
+        if (strcasecmp(t->rs->hdrs[i].name, "Set-Cookie") == 0) {
+            cookie_set(t->c->jar, t->rs->hdrs[i].value, t->u.scheme,
+                       t->u.host, path, now);
+            n++;
+        }
+    free(path);
+}
+
 static int build_head(transfer *t)
 {
     hf_request *rq = t->rq;
@@ -287,31 +367,13 @@ static int build_head(transfer *t)
     if (!rc)
         rc = put_default(b, rq, "Accept", "*/*");
     if (!rc && rq->decompress)
-        rc = put_default(b, rq, "Accept-Encoding", "gzip, deflate");
-    if (!rc && !t->strip &&
-        (rq->auth_user || t->u.user || user_hdr(rq, "Authorization"))) {
-        /* RFC 7617: the request's credentials, or the URL's userinfo
-         * percent-decoded */
-        buf cred;
-        buf_init(&cred, 64 * 1024);
-        if (rq->auth_user)
-            buf_printf(&cred, "%s:%s", rq->auth_user, rq->auth_pass);
-        else {
-            pct_decode_into(&cred, t->u.user ? t->u.user : "");
-            buf_adds(&cred, ":");
-            pct_decode_into(&cred, t->u.password ? t->u.password : "");
-        }
-        buf val;
-        buf_init(&val, 128 * 1024);
-        buf_adds(&val, "Basic ");
-        put_base64(&val, (unsigned char *)cred.data, cred.len);
-        rc = val.data ? put_default(b, rq, "Authorization", val.data) : HF_E_NOMEM;
-        buf_free(&cred);
-        buf_free(&val);
-    }
+        rc = put_default(b, rq, "Accept-Encoding", DECODE_ACCEPT);
+    if (!rc)
+        rc = put_auth(t, b);
+    if (!rc)
+        rc = put_cookies(t, b);
     for (size_t i = 0; i < rq->nhdrs && !rc; i++)
         if (rq->hdrs[i].value && !is_default(rq->hdrs[i].name) &&
-            !(t->strip && strcasecmp(rq->hdrs[i].name, "Cookie") == 0) &&
             /* RFC 9110 15.4: a redirect that dropped the body drops the
              * fields about it */
             !(rq->has_body && !t->with_body &&
@@ -799,8 +861,9 @@ static void deliver(transfer *t, const char *p, size_t n)
     else if (rc == HF_E_BAD_CONTENT_ENCODING)
         fail(t, HF_E_BAD_CONTENT_ENCODING, "decode body from %s: corrupt encoded body", t->peer);
     else if (rc == HF_E_TOO_LARGE)
-        fail(t, HF_E_TOO_LARGE, "receive from %s: the body is larger than "
-             "--max-filesize %lld bytes", t->peer, (long long)t->rq->max_filesize);
+        fail(t, HF_E_TOO_LARGE, "receive from %s: the decoded body (or one of "
+             "its encoded layers) is larger than --max-filesize %lld bytes",
+             t->peer, (long long)t->rq->max_filesize);
     else if (rc)
         fail(t, (hf_err)rc, "receive from %s: %s", t->peer, hf_strerror((hf_err)rc));
 }
@@ -942,6 +1005,7 @@ static void parse_heads(transfer *t)
         store_head(t, raw, hl, &hr, hv);
         if (t->done)
             return;
+        store_cookies(t);
         if (h1_framing_of(&hr, hv, t->head_req, &t->fr) != 0) {
             fail(t, HF_E_WEIRD_REPLY, "receive from %s: conflicting or invalid "
                  "Content-Length / Transfer-Encoding", t->peer);
@@ -988,6 +1052,8 @@ static void parse_heads(transfer *t)
                 if (strcasecmp(t->rs->hdrs[i].name, "Content-Encoding") == 0)
                     buf_printf(&ce, "%s%s", ce.len ? ", " : "", t->rs->hdrs[i].value);
             int drc = ce.len ? decoder_new(&t->dec, ce.data, sink, t) : 0;
+            if (!drc && t->dec && t->rq->max_filesize > 0)
+                decoder_set_limit(t->dec, (uint64_t)t->rq->max_filesize);
             if (drc)
                 fail(t, (hf_err)drc, "decode body from %s: unsupported "
                      "Content-Encoding \"%s\"", t->peer, ce.data);
@@ -1272,6 +1338,8 @@ typedef struct hop {
     int with_body;
     int strip;       /* credentials and user Cookie headers left out */
     int follow;      /* a redirect answer will be followed */
+    const char *user, *pass;  /* credentials for this hop, or NULL */
+    const char *authz;        /* a Digest answer, or NULL */
 } hop;
 
 static hf_err send_one(hf_client *c, hf_request *rq, const hop *h,
@@ -1291,6 +1359,9 @@ static hf_err send_one(hf_client *c, hf_request *rq, const hop *h,
     t->with_body = h->with_body;
     t->strip = h->strip;
     t->follow = h->follow;
+    t->user = h->user;
+    t->pass = h->pass;
+    t->authz = h->authz;
     t->t0 = loop_now_ns();
     t->id = c->next_transfer++;
     trace_init(&rs->trace, t->t0);
@@ -1470,6 +1541,87 @@ static char *next_url(const char *cur, const char *location)
     return w;
 }
 
+/* The host and the origin-form target of an absolute URL (malloc'd). */
+static int url_parts(const char *u, char **host, char **target)
+{
+    url p;
+    char why[64];
+    *host = *target = NULL;
+    if (url_parse(&p, u, why, sizeof why) != 0)
+        return -1;
+    *host = strdup(p.host);
+    *target = url_target(&p);
+    url_free(&p);
+    if (!*host || !*target) {
+        free(*host);
+        free(*target);
+        *host = *target = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* The .netrc text of the request (read once per hf_send); NULL if none. */
+static char *netrc_text(const hf_request *rq, size_t *len)
+{
+    char path[4096];
+    const char *file = rq->netrc_file;
+    if (!file) {
+        const char *home = getenv("HOME");
+        if (!home)
+            return NULL;
+        snprintf(path, sizeof path, "%s/.netrc", home);
+        file = path;
+    }
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return NULL;
+    buf b;
+    buf_init(&b, 1u << 20);
+    char tmp[4096];
+    size_t n;
+    int bad = 0;
+    while (!bad && (n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        bad = buf_add(&b, tmp, n);
+    fclose(f);
+    if (bad) {
+        buf_free(&b);
+        return NULL;
+    }
+    *len = b.len;
+    return buf_take(&b);
+}
+
+/* A Digest answer (RFC 7616) to the challenges of a 401, or NULL. */
+static char *digest_answer(const hf_response *rs, const char *user,
+                           const char *pass, const char *method,
+                           const char *target)
+{
+    auth_challenge chs[AUTH_MAX_CHALLENGES];
+    size_t n = 0;
+    for (size_t i = 0; i < rs->nhdrs && n < AUTH_MAX_CHALLENGES; i++) {
+        if (strcasecmp(rs->hdrs[i].name, "WWW-Authenticate") != 0)
+            continue;
+        int k = auth_parse_challenges(rs->hdrs[i].value, chs + n,
+                                      AUTH_MAX_CHALLENGES - n);
+        if (k > 0)
+            n += (size_t)k;
+    }
+    char *answer = NULL;
+    int pick = auth_pick(chs, n, AUTH_DIGEST);
+    if (pick >= 0) {
+        unsigned char rnd[12];
+        char cnonce[25];
+        if (getrandom(rnd, sizeof rnd, 0) == (ssize_t)sizeof rnd) {
+            for (size_t i = 0; i < sizeof rnd; i++)
+                snprintf(cnonce + 2 * i, 3, "%02x", rnd[i]);
+            answer = auth_digest(&chs[pick], user, pass, method, target, cnonce, 1);
+        }
+    }
+    auth_challenges_free(chs, n);
+    return answer;
+}
+
 hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
 {
     if (!out)
@@ -1477,26 +1629,74 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     *out = NULL;
     if (!c || !rq)
         return HF_E_BAD_FUNCTION_ARG;
-    hop h = {rq->url, rq->method, rq->has_body, 0, rq->max_redirs >= 0};
+    hop h = {rq->url, rq->method, rq->has_body, 0, rq->max_redirs >= 0,
+             NULL, NULL, NULL};
     char *cur = strdup(rq->url), *method = strdup(rq->method);
-    char *origin0 = NULL;
+    char *origin0 = NULL, *authz = NULL, *nuser = NULL, *npass = NULL;
+    char *ntext = NULL;
+    size_t nlen = 0;
+    int ntext_read = 0, digest_tried = 0, nredir = 0;
     hf_response *prev = NULL, *rs = NULL;
     hf_err e = (!cur || !method) ? HF_E_NOMEM : HF_OK;
-    for (int hops = 0; !e; hops++) {
+    while (!e) {
         h.url = cur;
         h.method = method;
         h.follow = rq->max_redirs >= 0;
+        h.authz = authz;
+        /* this hop's credentials: the request's (same origin only), else
+         * the .netrc entry of this host */
+        free(nuser);
+        free(npass);
+        nuser = npass = NULL;
+        h.user = h.pass = NULL;
+        if (rq->auth_user && !h.strip) {
+            h.user = rq->auth_user;
+            h.pass = rq->auth_pass;
+        } else if (rq->netrc_mode && !rq->auth_user) {
+            if (!ntext_read) {
+                ntext = netrc_text(rq, &nlen);
+                ntext_read = 1;
+            }
+            char *host, *target;
+            if (ntext && url_parts(cur, &host, &target) == 0) {
+                if (netrc_lookup(ntext, nlen, host, NULL, &nuser, &npass) == NETRC_FOUND &&
+                    nuser) {
+                    h.user = nuser;
+                    h.pass = npass;
+                }
+                free(host);
+                free(target);
+            }
+        }
         e = send_one(c, rq, &h, &rs);
         if (!rs)
             break;
         rs->prev = prev;
-        rs->num_redirects = hops;
+        rs->num_redirects = nredir;
         rs->time_redirect = prev ? prev->time_redirect + prev->t[HF_TIME_TOTAL] : 0;
         prev = NULL;
+        /* a 401 with a Digest challenge, answered once (RFC 7616 3.3) */
+        if (!e && rs->status == 401 && (rq->auth_methods & HF_AUTH_DIGEST) &&
+            !digest_tried && h.user && !(h.with_body && rq->reader)) {
+            char *host, *target;
+            if (url_parts(cur, &host, &target) == 0) {
+                free(authz);
+                authz = digest_answer(rs, h.user, h.pass ? h.pass : "", method,
+                                      target);
+                free(host);
+                free(target);
+                if (authz) {
+                    digest_tried = 1;
+                    prev = rs;
+                    rs = NULL;
+                    continue;
+                }
+            }
+        }
         const char *loc = hf_response_header(rs, "Location");
         if (e || rq->max_redirs < 0 || !is_redirect(rs->status) || !loc)
             break;
-        if (hops >= rq->max_redirs) {
+        if (nredir >= rq->max_redirs) {
             rs->err = e = HF_E_TOO_MANY_REDIRECTS;
             free(rs->errmsg);
             buf b;
@@ -1506,6 +1706,10 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
             rs->errmsg = buf_take(&b);
             break;
         }
+        nredir++;
+        free(authz); /* a Digest answer is for its own URL */
+        authz = NULL;
+        digest_tried = 0;
         char *nu = next_url(cur, loc);
         if (!nu) {
             e = rs->err = HF_E_NOMEM;
@@ -1563,6 +1767,10 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     free(cur);
     free(method);
     free(origin0);
+    free(authz);
+    free(nuser);
+    free(npass);
+    free(ntext);
     *out = rs;
     return rs ? rs->err : e ? e : HF_E_NOMEM;
 }

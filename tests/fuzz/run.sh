@@ -3,6 +3,9 @@
 #
 # Each target names the sources it links on its first line:
 #     /* FUZZ_SRC: src/a.c src/b.c */
+# and, if it needs more than -lz, the libraries on a line of its own among
+# the first five:
+#     /* FUZZ_LIBS: -lpsl */
 # A target fuzz_NAME.c runs for SECONDS on a copy of tests/fuzz/corpus/NAME/
 # (if there is one), so the repository is never modified.  Everything is
 # built and written under $BUILD/fuzz (BUILD defaults to "build").
@@ -32,9 +35,10 @@ for src in tests/fuzz/fuzz_*.c; do
     name=$(basename "$src" .c)
     log=$out/$name.log
     srcs=$(sed -n '1s|^/\* *FUZZ_SRC:\(.*\)\*/.*$|\1|p' "$src")
+    libs=$(sed -n '1,5s|^/\* *FUZZ_LIBS:\(.*\)\*/.*$|\1|p' "$src")
     ok=1
     if ! "$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
-            -D_GNU_SOURCE -Iinclude -Isrc "$src" $srcs -lz \
+            -D_GNU_SOURCE -Iinclude -Isrc "$src" $srcs -lz $libs \
             -o "$out/$name" >"$log" 2>&1; then
         echo "$name: build failed (see $log)" >&2
         ok=0

@@ -540,6 +540,70 @@ def b_not_found(srv, conn, req):
     return True
 
 
+# /flaky: the first n requests for one target (path and query) fail.
+FLAKY_LOCK = threading.Lock()
+FLAKY_SEEN = {}              # target -> requests seen
+FLAKY_SIZE = 1000            # the body of a success (mode=cut)
+
+
+def flaky_body(n=FLAKY_SIZE):
+    return bytes(b"0123456789abcdefghijklmnopqrstuvwxyz"[i % 36] for i in range(n))
+
+
+def b_flaky(srv, conn, req):
+    """/flaky?n=2&code=503&retry_after=1&id=X: the first n requests for this
+    exact target get `code` (with Retry-After: retry_after seconds, or an
+    HTTP-date ra_date seconds ahead), later ones 200 "ok".  mode=cut: a
+    1000-byte body that honours Range (206), whose first n replies send
+    only half of the bytes asked for and close (a transfer cut short)."""
+    import email.utils
+    import urllib.parse
+    q = {k: v[0] for k, v in urllib.parse.parse_qs(req.query or "").items()}
+    with FLAKY_LOCK:
+        seen = FLAKY_SEEN.get(req.target, 0)
+        FLAKY_SEEN[req.target] = seen + 1
+    failing = seen < int(q.get("n", "1"))
+    if q.get("mode") == "cut":
+        body = flaky_body()
+        first = 0
+        rng = req.header("Range") or ""
+        if rng.startswith("bytes=") and rng.endswith("-"):
+            first = int(rng[6:-1])
+        if first >= len(body):
+            send(conn.sock, response(416, [("Content-Range", "bytes */%d" % len(body)),
+                                           ("Content-Length", "0")]))
+            return True
+        hdrs = [("Content-Type", "application/octet-stream"),
+                ("Accept-Ranges", "bytes"),
+                ("Content-Length", str(len(body) - first))]
+        status = 200
+        if first:
+            status = 206
+            hdrs.append(("Content-Range", "bytes %d-%d/%d" % (first, len(body) - 1,
+                                                              len(body))))
+        part = body[first:]
+        if failing:
+            send(conn.sock, response(status, hdrs, part[:len(part) // 2],
+                                     reason="Partial Content" if first else None))
+            return False
+        send(conn.sock, response(status, hdrs, part,
+                                 reason="Partial Content" if first else None))
+        return True
+    if not failing:
+        send(conn.sock, simple(req, 200, b"ok\n"))
+        return True
+    code = int(q.get("code", "503"))
+    extra = []
+    if "retry_after" in q:
+        extra.append(("Retry-After", q["retry_after"]))
+    elif "ra_date" in q:
+        extra.append(("Retry-After", email.utils.formatdate(
+            time.time() + float(q["ra_date"]), usegmt=True)))
+    send(conn.sock, simple(req, code, b"flaky: failure %d of %s\n"
+                           % (seen + 1, q.get("n", "1").encode()), extra=extra))
+    return True
+
+
 # (path or prefix ending in '/', handler); first match wins.
 BEHAVIOURS = [
     ("/truncated", b_truncated),
@@ -582,6 +646,7 @@ BEHAVIOURS = [
     ("/stats", b_stats),
     ("/stats/reset", b_stats),
     ("/help", b_help),
+    ("/flaky", b_flaky),
 ]
 
 
