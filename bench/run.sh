@@ -246,6 +246,28 @@ else
     echo "   (no $TRACEBENCH: make builds it from tests/tools/tracebench.c)"
 fi
 
+# --- e. GETs that each follow one redirect on the same host -----------------
+# Issue 6: 1,000 GETs of /r/small.bin (302 -> /small.bin) with -L in one
+# process: hflow's pool keeps one connection for all 2,000 requests.
+E_N=1000
+[ -n "$QUICK" ] && E_N=300
+URL_REDIR=$BASE/r/small.bin
+echo "-- e. $E_N GETs that each follow one redirect (-L), one process: $C_RUNS run(s) each"
+E_CONN=$("$HFLOW_BIN" -sL -o /dev/null -w '%{num_connects}\n' "$URL_REDIR" "$URL_REDIR" "$URL_REDIR" |
+    awk '{ s += $1 } END { print s }')
+echo "   connections opened by hflow for 3 redirected GETs (6 requests): $E_CONN (target 1)"
+rs -n $C_RUNS -t 120 -R $E_N \
+    hflow "$HFLOW_BIN" -sL "$URL_REDIR" :: curl "$CURL_BIN" -sL "$URL_REDIR" \
+    >"$TMP/e" || die "redirect GETs: a tool failed"
+for t in hflow curl; do
+    # shellcheck disable=SC2046
+    set -- $(medians "$TMP/e" $t)
+    rps=$(calc 'n / w' -v n=$E_N -v w="$1")
+    printf '   %-5s  wall %.3f s   %.0f redirected GETs/s   cpu %.3f s (medians)\n' $t "$1" "$rps" "$3"
+    if [ $t = hflow ]; then E_RPS_H=$rps; else E_RPS_C=$rps; fi
+done
+row "$E_N GETs via a redirect (req/s)" req/s "$E_RPS_H" "$E_RPS_C" ge 1.5
+
 RUNSTAT=$TMP/runstat BENCH_TABLE=$TMP/table HFLOW=$HFLOW_BIN CURL=$CURL_BIN \
     sh bench/tls.sh || die "bench/tls.sh failed (see above)"   # https: its rows join the table
 

@@ -76,6 +76,8 @@ http {
         server_name localhost;
         root $_ngx_root;
         index index.html;
+        # /r/NAME answers 302 to /NAME (the redirect benchmark)
+        location /r/ { rewrite ^/r/(.*)$ /$1 redirect; }
     }
 }
 EOF
