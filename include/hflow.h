@@ -377,6 +377,10 @@ typedef enum hf_ev {
                               * the reason, tcp = TCP_INFO at the end */
     HF_EV_ERROR,             /* value = hf_err, detail = the message */
     HF_EV_DONE,              /* the transfer is over */
+    HF_EV_POOL_MISS,         /* no pooled connection was reused: detail
+                              * says why (none for this scheme, host, port
+                              * and TLS configuration; closed by the
+                              * server; too old) */
     HF_EV__COUNT
 } hf_ev;
 

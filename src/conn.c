@@ -366,13 +366,20 @@ static void on_idle_event(loop *l, int fd, int mask, void *arg)
     conn_close(c, cn, CONN_AFTER_SERVER, "the server closed the idle connection");
 }
 
-conn *pool_take(hf_client *c, const char *key, int check)
+conn *pool_take(hf_client *c, const char *key, int check, const char **why)
 {
     uint64_t now = loop_now_ns();
+    *why = c->idle ? "no idle connection for this scheme, host, port and "
+                     "TLS configuration" : "no idle connection";
     for (conn *cn = c->idle; cn; cn = cn->next) {
         if (strcmp(cn->key, key) != 0)
             continue;
         unlink_idle(c, cn);
+        if (now - cn->idle_since > (uint64_t)POOL_MAX_AGE_S * 1000000000u) {
+            conn_close(c, cn, CONN_NOW, "idle for too long");
+            *why = "the idle connection was too old";
+            return pool_take(c, key, check, why);
+        }
         /* The loop watches idle connections, so one that closed while the
          * loop ran is gone already.  A peek (one system call) also covers
          * the time the loop did not run; it is skipped for requests that
@@ -380,7 +387,11 @@ conn *pool_take(hf_client *c, const char *key, int check)
          * when the connection was idle for under a second. */
         if ((check || now - cn->idle_since > 1000000000u) && !still_open(cn)) {
             conn_close(c, cn, CONN_AFTER_SERVER, "closed while idle");
-            return pool_take(c, key, check);
+            const char *w2;
+            conn *next = pool_take(c, key, check, &w2);
+            if (!next)
+                *why = "the server closed the idle connection";
+            return next;
         }
         return cn;
     }
@@ -403,7 +414,21 @@ void pool_put(hf_client *c, conn *cn)
     cn->tr = NULL; /* the transfer is over: later events go to the client */
     cn->next = c->idle;
     c->idle = cn;
-    if (++c->nidle > POOL_MAX_IDLE) { /* drop the oldest */
+    c->nidle++;
+    /* at most POOL_MAX_PER_HOST idle for one key: the oldest goes */
+    int same = 0;
+    for (conn **pp = &c->idle; *pp; ) {
+        conn *x = *pp;
+        if (strcmp(x->key, cn->key) == 0 && ++same > POOL_MAX_PER_HOST) {
+            *pp = x->next;
+            x->next = NULL;
+            c->nidle--;
+            conn_close(c, x, CONN_NOW, "too many idle connections to this host");
+            continue;
+        }
+        pp = &x->next;
+    }
+    if (c->nidle > POOL_MAX_IDLE) { /* drop the oldest */
         conn **pp = &c->idle;
         while ((*pp)->next)
             pp = &(*pp)->next;

@@ -14,7 +14,9 @@
 #define HF_UA "hflow/" HF_VERSION
 #define CONN_RBUF (320 * 1024)   /* read buffer: > H1_MAX_HEAD, and big
                                   * reads for fast downloads */
-#define POOL_MAX_IDLE 8           /* idle connections kept per client */
+#define POOL_MAX_IDLE 16          /* idle connections kept per client */
+#define POOL_MAX_PER_HOST 4       /* ... for one scheme, host and port */
+#define POOL_MAX_AGE_S 118        /* idle longer: closed (curl's default) */
 
 /* One resolved address. */
 typedef struct hf_addr {
@@ -197,6 +199,6 @@ struct ev_args;
 void conn_emit(hf_client *c, conn *cn, hf_ev type, const struct ev_args *a);
 /* An idle connection for key that the server has not closed, or NULL;
  * check: always ask the kernel (for requests that cannot be retried). */
-conn *pool_take(hf_client *c, const char *key, int check);
+conn *pool_take(hf_client *c, const char *key, int check, const char **why);
 void pool_put(hf_client *c, conn *cn);
 #endif

@@ -1449,7 +1449,14 @@ static hf_err send_one(hf_client *c, hf_request *rq, const hop *h,
         t->tm_watch = loop_timer(c->lp, 100, on_watch, t);
     }
 
-    t->cn = pool_take(c, t->key, !replayable(t));
+    const char *why_new = NULL;
+    t->cn = pool_take(c, t->key, !replayable(t), &why_new);
+    if (!t->cn) { /* why no connection was reused */
+        info(t, "New connection: %s", why_new);
+        ev_args a = {0};
+        a.detail = why_new;
+        ev(t, HF_EV_POOL_MISS, &a);
+    }
     if (t->cn) {
         t->reused = rs->reused = 1;
         t->cn->tr = &rs->trace;

@@ -156,3 +156,22 @@ def each_hop_has_its_own_timings(t):
     t.eq(sorted({e["transfer"] for e in queued}), [0, 1, 2], "transfer numbers")
     tr, tot = (float(x) for x in r.out.split())
     t.check(0 < tr < tot, "time_redirect within time_total: %s %s" % (tr, tot))
+
+
+@test(tags=("fast",))
+def pooled_connection_closed_while_idle_is_replaced(t):
+    # the server closes after answering, without saying so: the second GET
+    # finds the pooled connection dead and goes out again on a new one
+    h = t.hostile
+    h.reset()
+    r = t.run(["-sS", "-v", "-w", "%{num_connects}\n",
+               h.url("/silent-close"), h.url("/silent-close")])
+    t.ok(r, quiet=False)
+    lines = r.out.split(b"\n")
+    t.check(lines[0].startswith(b"silent-close conn=") and
+            lines[2].startswith(b"silent-close conn="), "both bodies: %r" % r.out)
+    t.eq(sum(int(x) for x in lines[1::2] if x.strip().isdigit()), 2,
+         "two connections opened")
+    if not t.is_curl:
+        t.match(r"retrying on a new connection|closed", r.err,
+                "-v says why the connection was not reused")

@@ -421,6 +421,14 @@ def b_close_after(srv, conn, req):
     return False
 
 
+def b_silent_close(srv, conn, req):
+    """Answers as if the connection stays open, then closes it: the next
+    request on it finds it dead (a connection closed while idle)."""
+    body = b"silent-close conn=%d req=%d\n" % (req.cid, req.nth)
+    send(conn.sock, simple(req, 200, body))
+    return False
+
+
 def b_http10(srv, conn, req):
     body = b"".join(b"http/1.0 close-delimited line %04d\n" % i for i in range(300))
     send(conn.sock, b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + body)
@@ -632,6 +640,7 @@ BEHAVIOURS = [
     ("/no-length", b_no_length),
     ("/echo", b_echo),
     ("/redir", b_redir),
+    ("/silent-close", b_silent_close),
     ("/echo/", b_echo),
     ("/expect", b_echo),
     ("/expect-none", b_echo),
