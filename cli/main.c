@@ -363,8 +363,8 @@ typedef struct dest {
     int cd_name;     /* -OJ: Content-Disposition may name it */
     int no_name;     /* -OJ and the URL names no file */
     int64_t offset;  /* -C: the first byte to ask for (0: all) */
-    int64_t base;    /* what the file held before (appending): a retry
-                      * cuts it back to this */
+    int64_t base;    /* what the file held before the attempt (when
+                      * appending): a retry cuts it back to this */
     int resuming;    /* -C into an existing file: it is the download */
 } dest;
 
@@ -410,6 +410,8 @@ static int plan_dest(const cfg *c, const char *url, size_t idx, dest *d)
             d->resuming = 1;
         }
         d->offset = c->resume_current ? d->base : c->resume_from;
+        if (d->offset == 0)
+            d->base = 0; /* no Range: the file is written anew */
     }
     return 0;
 }
@@ -466,8 +468,9 @@ static int prepare_retry(const cfg *c, xfer *x, output *out, dest *d,
     } else if (out->written && x->resumable && !c->include) {
         /* -C: ask for the rest; what was written stays */
         d->offset += x->body_bytes;
+        d->base += x->body_bytes;
         out->written = 0;
-    } else if (out->written && output_rewind(out, d->offset ? d->base : 0)) {
+    } else if (out->written && output_rewind(out, d->base)) {
         why = out->path ? "the output file cannot be truncated"
                         : "bytes were already written to standard output";
     }

@@ -180,41 +180,62 @@ static int month_of(const char *m)
     return -1;
 }
 
+/* The fields of an HTTP-date. */
+typedef struct hdate {
+    char wday[16], mon[8];
+    int d, y, h, mi, s;
+} hdate;
+
+/* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".  0, or -1. */
+static int imf_fixdate(const char *v, hdate *o)
+{
+    int n = -1;
+    return sscanf(v, "%15[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n",
+                  o->wday, &o->d, o->mon, &o->y, &o->h, &o->mi, &o->s,
+                  &n) == 7 && (size_t)n == strlen(v) ? 0 : -1;
+}
+
+/* Obsolete RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT".  0, or -1. */
+static int rfc850_date(const char *v, hdate *o)
+{
+    int n = -1;
+    if (sscanf(v, "%15[A-Za-z], %2d-%3[A-Za-z]-%2d %2d:%2d:%2d GMT%n",
+               o->wday, &o->d, o->mon, &o->y, &o->h, &o->mi, &o->s,
+               &n) != 7 || (size_t)n != strlen(v))
+        return -1;
+    o->y += o->y < 70 ? 2000 : 1900; /* the past 50 years, roughly */
+    return 0;
+}
+
+/* asctime(): "Sun Nov  6 08:49:37 1994".  0, or -1. */
+static int asctime_date(const char *v, hdate *o)
+{
+    int n = -1;
+    return sscanf(v, "%15[A-Za-z] %3[A-Za-z] %2d %2d:%2d:%2d %4d%n",
+                  o->wday, o->mon, &o->d, &o->h, &o->mi, &o->s, &o->y,
+                  &n) == 7 && (size_t)n == strlen(v) ? 0 : -1;
+}
+
 /* An HTTP-date in any of the three forms RFC 9110 section 5.6.7 says a
  * recipient must accept, as seconds since the epoch; -1 when it is not. */
-static time_t http_date(const char *s)
+static time_t http_date(const char *v)
 {
-    char wday[16], mon[8];
-    int d, y, h, mi, sec, n = 0;
-    size_t len = strlen(s);
+    hdate o;
+    memset(&o, 0, sizeof o);
+    if (imf_fixdate(v, &o) && rfc850_date(v, &o) && asctime_date(v, &o))
+        return -1;
+    int m = month_of(o.mon);
+    if (m < 0 || o.d < 1 || o.d > 31 || o.h < 0 || o.h > 23 || o.mi < 0 ||
+        o.mi > 59 || o.s < 0 || o.s > 60 || o.y < 1970)
+        return -1;
     struct tm tm;
     memset(&tm, 0, sizeof tm);
-    /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
-    if (sscanf(s, "%15[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", wday,
-               &d, mon, &y, &h, &mi, &sec, &n) == 7 && (size_t)n == len) {
-    /* obsolete RFC 850: Sunday, 06-Nov-94 08:49:37 GMT */
-    } else if (n = 0, sscanf(s, "%15[A-Za-z], %2d-%3[A-Za-z]-%2d "
-                               "%2d:%2d:%2d GMT%n", wday, &d, mon, &y, &h,
-                             &mi, &sec, &n) == 7 && (size_t)n == len) {
-        /* two digits: the year within 50 years from now, in the past */
-        y += y < 70 ? 2000 : 1900;
-    /* asctime: Sun Nov  6 08:49:37 1994 */
-    } else if (n = 0, sscanf(s, "%15[A-Za-z] %3[A-Za-z] %2d %2d:%2d:%2d "
-                               "%4d%n", wday, mon, &d, &h, &mi, &sec, &y,
-                             &n) == 7 && (size_t)n == len) {
-    } else {
-        return -1;
-    }
-    int m = month_of(mon);
-    if (m < 0 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
-        y < 1970 || h < 0 || mi < 0 || sec < 0)
-        return -1;
-    tm.tm_year = y - 1900;
+    tm.tm_year = o.y - 1900;
     tm.tm_mon = m;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
+    tm.tm_mday = o.d;
+    tm.tm_hour = o.h;
+    tm.tm_min = o.mi;
+    tm.tm_sec = o.s;
     return timegm(&tm);
 }
 

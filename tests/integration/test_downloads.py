@@ -37,7 +37,7 @@ def _json(t, r):
 
 # ------------------------------------------------------------------ -J names
 
-@test(tags=("fast",))
+@test(tags=("fast", "vg"))
 def J_filename(t):
     d = t.path("cwd")
     os.makedirs(d)
@@ -321,7 +321,7 @@ def resume_complete_416_httpbin(t):
     t.eq(t.read("whole"), full, "file unchanged")
 
 
-@test(tags=("fast",))
+@test(tags=("fast", "vg"))
 def resume_range_ignored_33(t):
     # /bytes/N answers 200 with the whole body: appending would corrupt
     out = t.write("part", b"0123456789")
@@ -383,7 +383,7 @@ def upload_url_slash_appends_name(t):
     t.eq(j.get("data"), "hello\n", "body")
 
 
-@test(tags=("fast",))
+@test(tags=("fast", "vg"))
 def upload_stdin_chunked(t):
     r = t.run(["-sS", "-T", "-", t.httpbin.url("/anything/stdin")],
               stdin=b"from stdin\n")

@@ -22,7 +22,7 @@ EVENTS = {"queued", "reused", "dns_start", "dns_answer", "dns_end", "connect_sta
           "connect_failed", "tcp_established", "tls_start", "tls_end",
           "request_head", "request_body", "first_byte", "response_head",
           "response_body", "pooled", "fin_sent", "fin_received", "rst_sent",
-          "rst_received", "closed", "error", "done"}
+          "rst_received", "closed", "error", "done", "pool_miss"}
 
 
 def parse(t, raw):
@@ -71,12 +71,13 @@ def names(evs, transfer=None):
 @test(tags=("fast", "vg"))
 def simple_get_order(t):
     evs, _ = run_trace(t, ["-o", os.devnull, t.nginx.url("/1k.bin")])
-    t.eq(names(evs), ["queued", "connect_start", "tcp_established", "request_head",
+    t.eq(names(evs), ["queued", "pool_miss", "connect_start", "tcp_established", "request_head",
                       "first_byte", "response_head", "response_body", "pooled",
                       "done", "fin_sent", "fin_received", "closed"],
          "event order of a GET, then the teardown at exit")
     by = {e["ev"]: e for e in evs}
     t.eq(by["queued"]["detail"], "GET " + t.nginx.url("/1k.bin"), "queued detail")
+    t.eq(by["pool_miss"]["detail"], "no idle connection", "why no reuse")
     t.eq(by["connect_start"]["peer"], "127.0.0.1:%d" % t.nginx.port, "peer")
     t.check("tcp" in by["tcp_established"] and "tcp" in by["closed"],
             "TCP_INFO on tcp_established and closed")
@@ -86,7 +87,8 @@ def simple_get_order(t):
     t.eq(by["response_body"]["value"], 1024, "body bytes")
     t.eq(by["closed"]["closed_by"], "client", "hflow closed the idle connection first")
     t.check(by["closed"]["tcp"]["bytes_received"] >= 1024, "bytes received at the end")
-    t.eq({e["conn"] for e in evs if e["ev"] not in ("queued", "connect_start", "done")},
+    t.eq({e["conn"] for e in evs
+          if e["ev"] not in ("queued", "pool_miss", "connect_start", "done")},
          {0}, "connection #0")
     tns = [e["t_ns"] for e in evs]
     t.check(tns == sorted(tns), "t_ns grows within the transfer: %s" % tns)
