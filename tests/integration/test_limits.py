@@ -93,3 +93,23 @@ def max_filesize_applies_to_decoded_bytes(t):
     # /gzip is ~250 B on the wire and more decoded
     r = t.run(["-sS", "--compressed", "--max-filesize", "100", t.httpbin.url("/gzip")])
     t.error(r, 63, r"max-filesize")
+
+
+def _bomb(t, kind):
+    out = t.path("bomb." + kind)
+    r = t.run(["-sS", "--compressed", "--max-filesize", "10M", "-o", out,
+               t.hostile.url("/bomb/" + kind)], timeout=20)
+    t.error(r, 63, r"max-filesize|larger", curl=[r"[Mm]aximum|size|larger"])
+    size = os.path.getsize(out) if os.path.exists(out) else 0
+    t.check(size <= 10 * 1024 * 1024, "at most 10 MiB written: %d" % size)
+    t.check(r.elapsed < 5 + t.slack, "stopped early: %.2f s" % r.elapsed)
+
+
+@test(tags=("fast",))
+def brotli_bomb_stopped_by_max_filesize(t):
+    _bomb(t, "br")
+
+
+@test(tags=("fast",))
+def zstd_bomb_stopped_by_max_filesize(t):
+    _bomb(t, "zst")

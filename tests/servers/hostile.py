@@ -429,6 +429,22 @@ def b_silent_close(srv, conn, req):
     return False
 
 
+def b_bomb(srv, conn, req):
+    """/bomb/br, /bomb/zst: 1 GiB of zeros compressed to a few KiB
+    (tests/servers/data), as Content-Encoding br / zstd."""
+    kind = req.path.rsplit("/", 1)[-1]
+    coding = {"br": "br", "zst": "zstd"}.get(kind)
+    if not coding:
+        send(conn.sock, simple(req, 404, b"no such bomb\n"))
+        return True
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "data", "bomb-1g." + kind), "rb") as f:
+        data = f.read()
+    send(conn.sock, response(200, [("Content-Encoding", coding),
+                                   ("Content-Length", str(len(data)))], data))
+    return True
+
+
 def b_http10(srv, conn, req):
     body = b"".join(b"http/1.0 close-delimited line %04d\n" % i for i in range(300))
     send(conn.sock, b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + body)
@@ -640,6 +656,7 @@ BEHAVIOURS = [
     ("/no-length", b_no_length),
     ("/echo", b_echo),
     ("/redir", b_redir),
+    ("/bomb/", b_bomb),
     ("/silent-close", b_silent_close),
     ("/echo/", b_echo),
     ("/expect", b_echo),
