@@ -1819,7 +1819,7 @@ static void cand_step(res_query *q)
                                     f->neg == NEG_NXDOMAIN))
             cause = f->cause;
     }
-    char why[768];
+    char why[1536];
     if (q->ncand > 1)
         snprintf(why, sizeof why, "%s: %s (tried %s)", q->nm.name, cause, q->tried);
     else
