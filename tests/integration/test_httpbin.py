@@ -523,3 +523,25 @@ def two_urls_two_outputs(t):
         t.eq(json.loads(t.read("b")).get("url"), t.httpbin.url("/anything/b"), "b")
     except (OSError, ValueError) as e:
         t.fail("-o files: %s" % e)
+
+
+@test(tags=("fast",))
+def brotli_compressed(t):
+    r = t.run(["-sS", "--compressed", "-D", "-", t.httpbin.url("/brotli")])
+    t.ok(r)
+    head, _, body = r.out.partition(b"\r\n\r\n")
+    t.check(b"content-encoding: br" in head.lower(), "the server sent br")
+    try:
+        t.eq(json.loads(body).get("brotli"), True, "decoded brotli body")
+    except ValueError:
+        t.fail("not decoded: %r" % body[:80])
+
+
+@test()
+def range_request_partial(t):
+    r = t.run(["-sS", "-H", "Range: bytes=10-19", "-w", "\n%{http_code}",
+               t.httpbin.url("/range/100")])
+    t.ok(r)
+    body, _, code = r.out.rpartition(b"\n")
+    t.eq(code, b"206", "206 Partial Content")
+    t.eq(len(body), 10, "ten bytes")
