@@ -9,10 +9,13 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 SAN      ?=
 
-# -Wno-format-truncation: messages are cut to their buffers on purpose
-# (snprintf), and gcc's guess at it changes with the optimisation level.
-HF_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation \
+HF_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
              -fPIC -fvisibility=hidden -Iinclude -Isrc
+# gcc only: messages are cut to their buffers on purpose (snprintf), and
+# gcc's guess at that changes with the optimisation level.
+ifeq ($(shell $(CC) --version 2>/dev/null | grep -c clang),0)
+  HF_CFLAGS += -Wno-format-truncation
+endif
 ifneq ($(SAN),)
   HF_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined
