@@ -163,6 +163,10 @@ struct hf_response {
 int http_is_tchar(unsigned char ch);
 int http_is_token(const char *s);
 
+/* request.c: a whole file of at most max bytes, malloc'd and NUL-terminated
+ * in *text; a file that does not exist gives HF_OK with *text NULL. */
+hf_err read_small_file(const char *path, size_t max, char **text, size_t *len);
+
 /* request.c: the client's resolver, made at the first use; NULL: no memory */
 struct resolver *client_resolver(hf_client *c);
 

@@ -158,7 +158,7 @@ hf_err hf_client_cookies_enable(hf_client *c)
 }
 
 /* A whole (small) file; ENOENT reported as HF_E_OK with *text NULL. */
-static hf_err read_small_file(const char *path, size_t max, char **text, size_t *len)
+hf_err read_small_file(const char *path, size_t max, char **text, size_t *len)
 {
     *text = NULL;
     *len = 0;

@@ -1580,23 +1580,10 @@ static char *netrc_text(const hf_request *rq, size_t *len)
         snprintf(path, sizeof path, "%s/.netrc", home);
         file = path;
     }
-    FILE *f = fopen(file, "rb");
-    if (!f)
+    char *text = NULL;
+    if (read_small_file(file, 1u << 20, &text, len) != HF_OK)
         return NULL;
-    buf b;
-    buf_init(&b, 1u << 20);
-    char tmp[4096];
-    size_t n;
-    int bad = 0;
-    while (!bad && (n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        bad = buf_add(&b, tmp, n);
-    fclose(f);
-    if (bad) {
-        buf_free(&b);
-        return NULL;
-    }
-    *len = b.len;
-    return buf_take(&b);
+    return text;
 }
 
 /* A Digest answer (RFC 7616) to the challenges of a 401, or NULL. */
