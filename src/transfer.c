@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 
 enum { ST_CONNECT, ST_TLS, ST_SEND, ST_EXPECT, ST_RECV_HEAD, ST_RECV_BODY, ST_DONE };
@@ -86,6 +87,7 @@ static void on_io(loop *l, int fd, int mask, void *arg);
 static void do_send(transfer *t);
 static void start_exchange(transfer *t);
 static void parse_heads(transfer *t);
+static void do_recv(transfer *t);
 static int is_redirect(int status);
 static void on_total_timeout(loop *l, void *arg);
 
@@ -765,6 +767,19 @@ static void do_send(transfer *t)
             if (rc) {
                 if (retryable(t)) {
                     retry(t, eb);
+                    return;
+                }
+                /* the server may have answered before reading the whole
+                 * request, then closed (RFC 9112 9.6 lets it): if its
+                 * answer is here, read it rather than report the send */
+                int avail = 0;
+                if (ioctl(cn->fd, FIONREAD, &avail) == 0 && avail > 0) {
+                    info(t, "The server stopped reading the request (%s); "
+                         "reading its answer", eb);
+                    close_after(t, CONN_ABORT, "the server stopped reading the request");
+                    t->send_phase = SEND_DONE;
+                    t->state = ST_RECV_HEAD;
+                    do_recv(t);
                     return;
                 }
                 fail(t, (hf_err)rc, "send to %s: %s", t->peer, eb);
