@@ -105,6 +105,9 @@ if ! skipped asan; then
         unit_tests "$A" asan-unit
         component asan-integration 300 "$PY" tests/integration/run.py --fast \
             --bin "$A/hflow"
+        # every https case runs under the sanitizers (the TLS issue asks it)
+        component asan-tls 300 "$PY" tests/integration/run.py --filter tls/ \
+            --bin "$A/hflow"
         unset ASAN_OPTIONS UBSAN_OPTIONS
     else
         sed 's/^/  /' "$LOGDIR/asan-build.out" | tail -n 40
