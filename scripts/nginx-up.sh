@@ -65,6 +65,9 @@ http {
     tcp_nopush on;
     tcp_nodelay on;
     keepalive_requests 1000000;
+    # the server should not be the bottleneck of a client benchmark
+    open_file_cache max=64 inactive=60s;
+    open_file_cache_valid 60s;
     keepalive_timeout 60s;
     client_body_temp_path $_ngx_dir/tmp/body;
     proxy_temp_path $_ngx_dir/tmp/proxy;
