@@ -253,7 +253,7 @@ E_N=1000
 [ -n "$QUICK" ] && E_N=300
 URL_REDIR=$BASE/r/small.bin
 echo "-- e. $E_N GETs that each follow one redirect (-L), one process: $C_RUNS run(s) each"
-E_CONN=$("$HFLOW_BIN" -sL -o /dev/null -w '%{num_connects}\n' "$URL_REDIR" "$URL_REDIR" "$URL_REDIR" |
+E_CONN=$("$HFLOW_BIN" -sL -o /dev/null -o /dev/null -o /dev/null -w '%{num_connects}\n' "$URL_REDIR" "$URL_REDIR" "$URL_REDIR" |
     awk '{ s += $1 } END { print s }')
 echo "   connections opened by hflow for 3 redirected GETs (6 requests): $E_CONN (target 1)"
 rs -n $C_RUNS -t 120 -R $E_N \

@@ -79,8 +79,8 @@ http {
         server_name localhost;
         root $_ngx_root;
         index index.html;
-        # /r/NAME answers 302 to /NAME (the redirect benchmark)
-        location /r/ { rewrite ^/r/(.*)$ /$1 redirect; }
+        # /r/small.bin answers 302 to /small.bin (the redirect benchmark)
+        location = /r/small.bin { return 302 /small.bin; }
     }
 }
 EOF
