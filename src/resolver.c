@@ -224,6 +224,10 @@ struct resolver {
     resolver_stats st;
     res_query *live, *zombies;
     usock *pool[2];              /* idle UDP sockets: [0] IPv4, [1] IPv6 */
+    int defer;                   /* udp_send holds its datagram for udp_flush */
+    int npend;
+    struct fam *pend[2];         /* held: the A and AAAA queries of a lookup,
+                                  * sent with one sendmmsg() */
     int npool[2];
     int inflight[RES_MAX_SERVERS];   /* UDP queries out, per server */
     fam *wq_head[RES_MAX_SERVERS], *wq_tail[RES_MAX_SERVERS];
@@ -1182,12 +1186,15 @@ static int udp_send(fam *f)
     u->n++;
     f->us = u;
     r->inflight[u->srv]++;
-    if (send(u->fd, f->qbuf + 2, (size_t)f->qlen, 0) < 0) {
-        snprintf(f->cause, sizeof f->cause, "cannot send to %s: %s",
-                 s->text, strerror(errno));
-        return -1;
+    int hold = r->defer && r->npend < 2;
+    if (!hold) {
+        if (send(u->fd, f->qbuf + 2, (size_t)f->qlen, 0) < 0) {
+            snprintf(f->cause, sizeof f->cause, "cannot send to %s: %s",
+                     s->text, strerror(errno));
+            return -1;
+        }
+        r->st.queries_sent++;
     }
-    r->st.queries_sent++;
     f->cause[0] = '\0';           /* this try's own story from here */
     f->t_sent = loop_now_ns();
     if (!f->t_first)
@@ -1198,7 +1205,63 @@ static int udp_send(fam *f)
     }
     qlog(q, "DNS: asking %s over UDP: %s? %s (id 0x%04x)", s->text,
          type_name(f->qtype), f->asked, f->id);
+    if (hold)
+        r->pend[r->npend++] = f;
     return 0;
+}
+
+/* Send the datagrams udp_send held (r->defer): the A and AAAA queries of
+ * one lookup, on one socket, with one sendmmsg() (one system call instead
+ * of two).  A query that cannot be sent fails its try, as in udp_send. */
+static void udp_flush(resolver *r)
+{
+    int n = r->npend;
+    fam *p[2] = { n > 0 ? r->pend[0] : NULL, n > 1 ? r->pend[1] : NULL };
+    r->npend = 0;
+    r->defer = 0;
+    int err[2] = { 0, 0 };
+    for (int i = 0; i < n; i++)
+        if (!p[i]->us || p[i]->tcp || p[i]->st != FS_WAIT)
+            p[i] = NULL;           /* gone meanwhile: nothing to send */
+    if (p[0] && p[1] && p[0]->us == p[1]->us) {
+        struct mmsghdr mm[2];
+        struct iovec iov[2];
+        memset(mm, 0, sizeof mm);
+        for (int k = 0; k < 2; k++) {
+            iov[k].iov_base = p[k]->qbuf + 2;
+            iov[k].iov_len = (size_t)p[k]->qlen;
+            mm[k].msg_hdr.msg_iov = &iov[k];
+            mm[k].msg_hdr.msg_iovlen = 1;
+        }
+        int k;
+        do
+            k = sendmmsg(p[0]->us->fd, mm, 2, 0);
+        while (k < 0 && errno == EINTR);
+        if (k < 0) {
+            err[0] = errno;
+            k = 0;
+        }
+        for (; k < 2; k++)         /* the rest, one by one (errno) */
+            if (!err[k] && send(p[k]->us->fd, iov[k].iov_base, iov[k].iov_len, 0) < 0)
+                err[k] = errno;
+    } else {
+        for (int k = 0; k < 2; k++)
+            if (p[k] && send(p[k]->us->fd, p[k]->qbuf + 2, (size_t)p[k]->qlen, 0) < 0)
+                err[k] = errno;
+    }
+    for (int k = 0; k < 2; k++) {
+        fam *f = p[k];
+        if (!f)
+            continue;
+        if (!err[k]) {
+            r->st.queries_sent++;
+            continue;
+        }
+        snprintf(f->cause, sizeof f->cause, "cannot send to %s: %s",
+                 r->srv[f->srv].text, strerror(err[k]));
+        qlog(f->q, "DNS: %s", f->cause);
+        try_next(f);
+    }
 }
 
 static int tcp_send(fam *f)
@@ -1296,6 +1359,7 @@ static void pump(resolver *r)
             res_query *q = f->q;
             fam *sib = &q->f[f == &q->f[0]];
             wq_unlink(r, f);
+            r->defer = 1;
             int ok = udp_send(f) == 0;
             if (ok && sib->q && sib->queued && sib->srv == s) {
                 /* Its sibling waits too: both on one socket, as usual. */
@@ -1305,6 +1369,7 @@ static void pump(resolver *r)
                     try_next(sib);
                 q->share = NULL;
             }
+            udp_flush(r);
             if (!ok)
                 try_next(f);
             if (f->st != FS_WAIT || sib->st != FS_WAIT)
@@ -1804,9 +1869,11 @@ static void cand_step(res_query *q)
         }
         if (!need && !data)
             continue;              /* all negative: the next candidate */
+        r->defer = 1;
         for (int i = 0; i < 2; i++)
             if (q->f[i].q && q->f[i].st == FS_WAIT)
                 fam_ask(&q->f[i]);
+        udp_flush(r);
         q->share = NULL;
         q_check(q);
         return;
