@@ -42,6 +42,7 @@ extern "C" {
     XX(NOMEM, 27, "out of memory")                                            \
     XX(TIMEOUT, 28, "timeout")                                                \
     XX(BAD_FUNCTION_ARG, 43, "bad function argument")                         \
+    XX(ABORTED, 42, "transfer cancelled")                                     \
     XX(TOO_MANY_REDIRECTS, 47, "too many redirects")                          \
     XX(GOT_NOTHING, 52, "empty reply from server")                            \
     XX(SSL_CONNECT, 35, "TLS handshake failed")                               \
@@ -157,6 +158,12 @@ typedef int hf_read_fn(void *arg, void *buf, size_t cap, size_t *n);
 HF_EXTERN hf_err hf_request_body_reader(hf_request *r, hf_read_fn *read,
                                         void *arg, int64_t len);
 
+/* The body of a file, read as it is sent (its size, from fstat when the
+ * request starts, is the Content-Length).  The path is copied; the file is
+ * opened for each send, so the request can be sent again.  A file that
+ * cannot be opened fails the transfer with HF_E_READ (26). */
+HF_EXTERN hf_err hf_request_body_file(hf_request *r, const char *path);
+
 /* TLS (https).  Verification is on by default; each setter copies its
  * strings; NULL restores the default.  A connection or TLS session made
  * under one configuration is never reused under another. */
@@ -230,11 +237,20 @@ HF_EXTERN hf_err hf_request_set_decompress(hf_request *r, int on);
 HF_EXTERN hf_err hf_request_set_expect_threshold(hf_request *r, int64_t n);
 
 /* Body sink: called with each piece of the (decoded) body as it arrives;
- * return 0 to go on, non-zero to abort the transfer with HF_E_WRITE.
- * Without a sink the body is kept in memory (hf_response_body). */
+ * return 0 to go on, HF_WRITE_PAUSE to take this piece and receive nothing
+ * more until hf_transfer_resume (back-pressure: hflow stops reading the
+ * socket, so TCP's window stops the server), or anything else to abort
+ * the transfer with HF_E_WRITE.  Without a sink the body is kept in
+ * memory (hf_response_body). */
+#define HF_WRITE_PAUSE 0x10000001
 typedef int hf_write_fn(void *arg, const void *data, size_t len);
 HF_EXTERN hf_err hf_request_set_sink(hf_request *r, hf_write_fn *fn,
                                      void *arg);
+/* The body written to a file instead (created or truncated, mode 0666
+ * less the umask, when the final response's body begins; a redirect's
+ * body is never written).  path is copied; NULL turns it off.  A write
+ * that fails ends the transfer with HF_E_WRITE (23). */
+HF_EXTERN hf_err hf_request_set_output_file(hf_request *r, const char *path);
 
 /* Called once the final response head is parsed, before any body byte
  * reaches the sink.  Return HF_HEAD_CONTINUE, HF_HEAD_DISCARD (read the
@@ -263,11 +279,90 @@ HF_EXTERN hf_err hf_request_set_debug_fn(hf_request *r, hf_debug_fn *fn,
 
 /* ---- sending ------------------------------------------------------------- */
 
-/* Blocking: run the client's loop until the request is done.  *out receives
- * a response even on failure (with what was learnt: timings, the error
- * message), or NULL only when memory ran out.  The request may be sent
- * again.  Returns HF_OK or the error. */
+/* Blocking: run the client's loop until the request is done (other
+ * submitted transfers progress meanwhile).  *out receives a response even
+ * on failure (with what was learnt: timings, the error message), or NULL
+ * only when memory ran out.  The request may be sent again.  Returns
+ * HF_OK or the error.  Not from inside a callback of the same client. */
 HF_EXTERN hf_err hf_send(hf_client *c, hf_request *r, hf_response **out);
+
+/* ---- many transfers at once ---------------------------------------------- */
+
+/* A submitted request, from hf_submit until its done callback returns. */
+typedef struct hf_transfer hf_transfer;
+
+/* Called once for every submitted request, from inside hf_client_run,
+ * hf_client_process or hf_send: after the last hop (redirects and a
+ * Digest answer are followed inside one transfer), on failure, or after
+ * hf_transfer_cancel.  resp belongs to the callee (hf_response_free); it
+ * is NULL only when memory ran out (err HF_E_NOMEM).  x is invalid once
+ * the callback returns.  From the callback the caller may submit, cancel,
+ * pause or resume transfers and free the request; not hf_client_free,
+ * hf_client_run or hf_send. */
+typedef void hf_done_fn(void *arg, hf_transfer *x, hf_response *resp,
+                        hf_err err);
+
+/* Queue a request on the client; it starts when the client's limits and
+ * rate allow (hf_client_set_limits, hf_client_set_rate), while the caller
+ * runs the client.  The request is borrowed: it must stay alive and
+ * unchanged until done is called.  The same request may be submitted
+ * several times at once.  *out (if out is not NULL) receives the handle.
+ * Returns HF_OK, HF_E_BAD_FUNCTION_ARG, or HF_E_NOMEM (then done is never
+ * called). */
+HF_EXTERN hf_err hf_submit(hf_client *c, hf_request *r, hf_done_fn *done,
+                           void *arg, hf_transfer **out);
+/* The same, started no sooner than delay_ms from now (a retry's backoff). */
+HF_EXTERN hf_err hf_submit_delayed(hf_client *c, hf_request *r,
+                                   long delay_ms, hf_done_fn *done,
+                                   void *arg, hf_transfer **out);
+/* Run the client's loop until no submitted transfer is left, or for at
+ * most timeout_ms (-1: no limit).  HF_OK when none is left, HF_E_TIMEOUT
+ * when some still are, HF_E_RECV if the loop itself failed. */
+HF_EXTERN hf_err hf_client_run(hf_client *c, long timeout_ms);
+/* Transfers submitted whose done callback has not run yet. */
+HF_EXTERN size_t hf_client_pending(const hf_client *c);
+
+/* With the caller's own event loop (as libcurl's multi_socket): wait
+ * until hf_client_fd is readable (poll/epoll/select; it is an epoll
+ * descriptor that stands for every socket of the client) or
+ * hf_client_timeout_ms passes (-1: no timer is set, 0: call at once),
+ * then call hf_client_process, which handles what is ready without
+ * blocking and calls the done callbacks. */
+HF_EXTERN int hf_client_fd(const hf_client *c);
+HF_EXTERN long hf_client_timeout_ms(const hf_client *c);
+HF_EXTERN hf_err hf_client_process(hf_client *c);
+
+/* Cancel: the transfer ends with HF_E_ABORTED (42) at any point -- queued,
+ * resolving, connecting, sending or receiving; its connection is closed
+ * (hflow sends RST when unread bytes remain) unless it was still unused.
+ * The done callback runs from the loop, not from inside this call.
+ * Cancelling a transfer that has already ended does nothing. */
+HF_EXTERN hf_err hf_transfer_cancel(hf_transfer *x);
+/* Pause: stop receiving (the sink gets nothing and the socket is not read)
+ * until resume.  Timeouts keep running.  Resume may be called from any
+ * callback. */
+HF_EXTERN hf_err hf_transfer_pause(hf_transfer *x);
+HF_EXTERN hf_err hf_transfer_resume(hf_transfer *x);
+/* The request a transfer was submitted with. */
+HF_EXTERN hf_request *hf_transfer_request(const hf_transfer *x);
+
+/* Limits, each 0 for none (the default): transfers running at once in
+ * all, and to one host (name and port); and connections to one host (in
+ * use and idle).  In HTTP/1.1 a connection carries one transfer at a
+ * time, so a transfer to a host at its limit waits in the queue.
+ * Transfers to other hosts pass a waiting one.  The pool keeps up to
+ * max(4, per-host limit) idle connections a host. */
+HF_EXTERN hf_err hf_client_set_limits(hf_client *c, long max_transfers,
+                                      long max_per_host,
+                                      long max_conns_per_host);
+/* Rates at which transfers start, as token buckets: per_second tokens
+ * flow in, up to burst (0 means 1: evenly spaced starts); a transfer
+ * starts when a token is there.  global counts every start, per_host the
+ * starts to each host.  0 per_second: no limit. */
+HF_EXTERN hf_err hf_client_set_rate(hf_client *c, double per_second,
+                                    long burst);
+HF_EXTERN hf_err hf_client_set_host_rate(hf_client *c, double per_second,
+                                         long burst);
 
 /* ---- response ------------------------------------------------------------ */
 
