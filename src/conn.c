@@ -104,12 +104,25 @@ filter *sock_filter_new(int fd)
 
 /* ---- connections -------------------------------------------------------- */
 
+int conn_grow(conn *cn)
+{
+    if (cn->rcap >= CONN_RBUF)
+        return 0;
+    char *p = realloc(cn->rbuf, CONN_RBUF);
+    if (!p)
+        return HF_E_NOMEM;
+    cn->rbuf = p;
+    cn->rcap = CONN_RBUF;
+    return 0;
+}
+
 conn *conn_new(hf_client *c, int fd, const char *key)
 {
     conn *cn = calloc(1, sizeof *cn);
     if (!cn)
         return NULL;
-    cn->rbuf = malloc(CONN_RBUF);
+    cn->rbuf = malloc(CONN_RBUF0);
+    cn->rcap = CONN_RBUF0;
     cn->key = strdup(key);
     cn->top = sock_filter_new(fd);
     if (!cn->rbuf || !cn->key || !cn->top) {
@@ -363,6 +376,8 @@ static void on_idle_event(loop *l, int fd, int mask, void *arg)
     unlink_idle(c, cn);
     if (!cn->rst_received)
         conn_saw_fin(c, cn);
+    /* remembered, so the next request to it can say why it makes a new one */
+    snprintf(c->idle_closed, sizeof c->idle_closed, "%s", cn->key);
     conn_close(c, cn, CONN_AFTER_SERVER, "the server closed the idle connection");
 }
 
@@ -395,6 +410,8 @@ conn *pool_take(hf_client *c, const char *key, int check, const char **why)
         }
         return cn;
     }
+    if (c->idle_closed[0] && strcmp(c->idle_closed, key) == 0)
+        *why = "the server closed the idle connection";
     return NULL;
 }
 
@@ -415,11 +432,11 @@ void pool_put(hf_client *c, conn *cn)
     cn->next = c->idle;
     c->idle = cn;
     c->nidle++;
-    /* at most POOL_MAX_PER_HOST idle for one key: the oldest goes */
+    /* at most pool_per_host idle for one key: the oldest goes */
     int same = 0;
     for (conn **pp = &c->idle; *pp; ) {
         conn *x = *pp;
-        if (strcmp(x->key, cn->key) == 0 && ++same > POOL_MAX_PER_HOST) {
+        if (strcmp(x->key, cn->key) == 0 && ++same > c->pool_per_host) {
             *pp = x->next;
             x->next = NULL;
             c->nidle--;
@@ -428,7 +445,7 @@ void pool_put(hf_client *c, conn *cn)
         }
         pp = &x->next;
     }
-    if (c->nidle > POOL_MAX_IDLE) { /* drop the oldest */
+    if (c->nidle > c->pool_max) { /* drop the oldest */
         conn **pp = &c->idle;
         while ((*pp)->next)
             pp = &(*pp)->next;

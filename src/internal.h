@@ -12,8 +12,10 @@
 #include <sys/socket.h>
 
 #define HF_UA "hflow/" HF_VERSION
-#define CONN_RBUF (320 * 1024)   /* read buffer: > H1_MAX_HEAD, and big
-                                  * reads for fast downloads */
+#define CONN_RBUF (320 * 1024)   /* read buffer at most: > H1_MAX_HEAD, and
+                                  * big reads for fast downloads */
+#define CONN_RBUF0 (16 * 1024)   /* ... at first: thousands of connections
+                                  * that carry small answers stay small */
 #define POOL_MAX_IDLE 16          /* idle connections kept per client */
 #define POOL_MAX_PER_HOST 4       /* ... for one scheme, host and port */
 #define POOL_MAX_AGE_S 118        /* idle longer: closed (curl's default) */
@@ -47,8 +49,9 @@ typedef struct conn {
     char local[64], remote[64];   /* "ip:port" / "[ip6]:port" */
     char remote_ip[48];
     int remote_port;
-    char *rbuf;              /* CONN_RBUF bytes */
+    char *rbuf;              /* rcap bytes */
     size_t rlen;             /* bytes held in rbuf */
+    size_t rcap;             /* CONN_RBUF0, grown to CONN_RBUF */
     struct conn *next;       /* idle or closing list */
     struct hf_trace *tr;     /* the trace of the transfer using it, or NULL */
     long xfer;               /* that transfer's number */
@@ -81,7 +84,41 @@ struct hf_client {
     struct conn *closing;    /* connections waiting for the server's FIN */
     struct cookie_jar *jar;  /* the cookie engine, or NULL when off */
     int nidle;
+    int pool_per_host, pool_max;  /* idle connections kept */
+    char idle_closed[256];   /* key of the last idle connection the
+                              * server closed */
+    struct multi *m;         /* submitted transfers (multi.c) */
 };
+
+/* A submitted request (multi.c schedules it, transfer.c runs its hops). */
+enum { JOB_DELAYED, JOB_QUEUED, JOB_RUNNING, JOB_ENDED, JOB_FINISHED };
+struct hf_transfer {
+    hf_client *c;
+    hf_request *rq;
+    hf_done_fn *done;
+    void *arg;
+    int state;               /* JOB_* */
+    int cancelled, paused;
+    int in_done;             /* on the list of ended hops */
+    struct host_ent *host;   /* for the per-host limits and rate */
+    struct hf_transfer *next, *prev;  /* its host's queue / running list */
+    struct hf_transfer *dnext;        /* the list of ended hops */
+    uint64_t tm_delay;       /* hf_submit_delayed */
+    struct transfer *t;      /* the running hop, or NULL */
+    struct hops *hs;         /* transfer.c: what passes from hop to hop */
+    hf_response *rs;         /* the final response */
+    hf_err err;
+};
+/* transfer.c: start the first hop; after a hop ended, finish it and start
+ * the next or end (1: ended, j->rs and j->err set, state freed). */
+int job_start(struct hf_transfer *j);
+int job_next(struct hf_transfer *j);
+void job_cancel(struct hf_transfer *j, hf_err e, const char *why);
+void job_resume(struct hf_transfer *j);
+void job_free_state(struct hf_transfer *j);
+/* multi.c: a hop of j ended (from inside a handler: handled later). */
+void multi_hop_ended(struct hf_transfer *j);
+void multi_free(hf_client *c);
 
 typedef struct req_hdr {
     char *name;
@@ -122,6 +159,8 @@ struct hf_request {
     void *head_arg;
     hf_debug_fn *debug_fn;
     void *debug_arg;
+    char *body_file;         /* hf_request_body_file */
+    char *output_file;       /* hf_request_set_output_file */
 };
 
 typedef struct resp_hdr {
@@ -184,6 +223,8 @@ void addr_format(const struct sockaddr *sa, char *out, size_t n,
 
 /* conn.c: connections and the pool. */
 conn *conn_new(hf_client *c, int fd, const char *key);
+/* Grow the read buffer to CONN_RBUF (0, or HF_E_NOMEM). */
+int conn_grow(conn *cn);
 filter *sock_filter_new(int fd);
 /* strerror(err), lower-cased for use inside a sentence; returns out. */
 const char *errno_text(int err, char *out, size_t n);

@@ -13,14 +13,23 @@ typedef struct fdent {
     loop_fd_fn *fn;
     void *arg;
     int mask;          /* 0: not watched */
+    uint32_t gen;      /* bumped at each unwatch: stale events are dropped */
 } fdent;
 
+/* A timer in the heap; its slot says where it is, so cancelling is
+ * O(log n) (thousands of transfers each hold a few timers). */
 typedef struct timer {
     uint64_t when_ns;
-    uint64_t id;
+    uint32_t slot;
     loop_timer_fn *fn;
     void *arg;
 } timer;
+
+typedef struct slot {
+    uint32_t pos;      /* index in the heap, or the next free slot */
+    uint32_t gen;      /* part of the id: an old id never matches */
+    int used;
+} slot;
 
 struct loop {
     int ep;
@@ -28,7 +37,8 @@ struct loop {
     int nfds;
     timer *heap;       /* min-heap on when_ns */
     size_t nheap, capheap;
-    uint64_t next_id;
+    slot *slots;
+    uint32_t nslots, free_slot;  /* free list through pos; nslots = none */
     uint64_t woke;     /* when epoll_wait last returned */
 };
 
@@ -64,7 +74,13 @@ void loop_free(loop *l)
     close(l->ep);
     free(l->fds);
     free(l->heap);
+    free(l->slots);
     free(l);
+}
+
+int loop_fd(const loop *l)
+{
+    return l->ep;
 }
 
 int loop_watch(loop *l, int fd, int mask, loop_fd_fn *fn, void *arg)
@@ -85,15 +101,13 @@ int loop_watch(loop *l, int fd, int mask, loop_fd_fn *fn, void *arg)
     fdent *e = &l->fds[fd];
     struct epoll_event ev = {0};
     ev.events = (mask & LOOP_READ ? EPOLLIN : 0) | (mask & LOOP_WRITE ? EPOLLOUT : 0);
-    ev.data.fd = fd;
+    ev.data.u64 = (uint64_t)(uint32_t)fd | (uint64_t)e->gen << 32;
     if (e->mask != mask || !e->mask) {
         int op = e->mask ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
         if (epoll_ctl(l->ep, op, fd, &ev) < 0)
             return errno == ENOMEM ? HF_E_NOMEM : HF_E_BAD_FUNCTION_ARG;
     }
     e->mask = mask ? mask : -1; /* -1: registered with no events */
-    if (!mask)
-        e->mask = -1;
     e->fn = fn;
     e->arg = arg;
     return 0;
@@ -106,44 +120,63 @@ void loop_unwatch(loop *l, int fd)
     epoll_ctl(l->ep, EPOLL_CTL_DEL, fd, NULL);
     l->fds[fd].mask = 0;
     l->fds[fd].fn = NULL;
+    l->fds[fd].gen++; /* the fd number may come back in this batch */
 }
 
-static void heap_swap(timer *h, size_t a, size_t b)
+static void heap_set(loop *l, size_t i, timer t)
 {
-    timer t = h[a];
-    h[a] = h[b];
-    h[b] = t;
+    l->heap[i] = t;
+    l->slots[t.slot].pos = (uint32_t)i;
 }
 
-static void heap_up(timer *h, size_t i)
+static void heap_up(loop *l, size_t i)
 {
-    while (i > 0 && h[(i - 1) / 2].when_ns > h[i].when_ns) {
-        heap_swap(h, i, (i - 1) / 2);
+    timer t = l->heap[i];
+    while (i > 0 && l->heap[(i - 1) / 2].when_ns > t.when_ns) {
+        heap_set(l, i, l->heap[(i - 1) / 2]);
         i = (i - 1) / 2;
     }
+    heap_set(l, i, t);
 }
 
-static void heap_down(timer *h, size_t n, size_t i)
+static void heap_down(loop *l, size_t i)
 {
+    size_t n = l->nheap;
+    timer t = l->heap[i];
     for (;;) {
         size_t m = i, a = 2 * i + 1, b = a + 1;
-        if (a < n && h[a].when_ns < h[m].when_ns)
+        uint64_t w = t.when_ns;
+        if (a < n && l->heap[a].when_ns < w) {
             m = a;
-        if (b < n && h[b].when_ns < h[m].when_ns)
+            w = l->heap[a].when_ns;
+        }
+        if (b < n && l->heap[b].when_ns < w)
             m = b;
         if (m == i)
-            return;
-        heap_swap(h, i, m);
+            break;
+        heap_set(l, i, l->heap[m]);
         i = m;
     }
+    heap_set(l, i, t);
+}
+
+static void slot_free(loop *l, uint32_t s)
+{
+    l->slots[s].used = 0;
+    l->slots[s].gen++;
+    l->slots[s].pos = l->free_slot;
+    l->free_slot = s;
 }
 
 static void heap_remove(loop *l, size_t i)
 {
-    l->heap[i] = l->heap[--l->nheap];
+    slot_free(l, l->heap[i].slot);
+    l->nheap--;
     if (i < l->nheap) {
-        heap_down(l->heap, l->nheap, i);
-        heap_up(l->heap, i);
+        uint32_t moved = l->heap[l->nheap].slot;
+        heap_set(l, i, l->heap[l->nheap]);
+        heap_down(l, i);
+        heap_up(l, l->slots[moved].pos);
     }
 }
 
@@ -157,42 +190,70 @@ uint64_t loop_timer(loop *l, uint64_t ms, loop_timer_fn *fn, void *arg)
         l->heap = p;
         l->capheap = n;
     }
-    timer *t = &l->heap[l->nheap];
-    t->when_ns = loop_now_ns() + ms * 1000000u;
-    t->id = ++l->next_id;
-    t->fn = fn;
-    t->arg = arg;
-    heap_up(l->heap, l->nheap++);
-    return l->next_id;
+    if (l->free_slot == l->nslots) { /* no free slot: grow (ids stay) */
+        uint32_t n = l->nslots ? l->nslots * 2 : 16;
+        slot *p = realloc(l->slots, n * sizeof *p);
+        if (!p)
+            return 0;
+        for (uint32_t i = l->nslots; i < n; i++) {
+            p[i].pos = i + 1;
+            p[i].gen = 1;
+            p[i].used = 0;
+        }
+        l->slots = p;
+        l->free_slot = l->nslots;
+        l->nslots = n;
+        /* the free list ends at n: "none" is nslots again */
+    }
+    uint32_t s = l->free_slot;
+    l->free_slot = l->slots[s].pos;
+    l->slots[s].used = 1;
+    timer t;
+    t.when_ns = loop_now_ns() + ms * 1000000u;
+    t.slot = s;
+    t.fn = fn;
+    t.arg = arg;
+    l->heap[l->nheap] = t;
+    l->slots[s].pos = (uint32_t)l->nheap;
+    heap_up(l, l->nheap++);
+    return (uint64_t)l->slots[s].gen << 32 | s;
 }
 
 void loop_timer_cancel(loop *l, uint64_t id)
 {
-    for (size_t i = 0; i < l->nheap; i++) /* few timers: a scan is fine */
-        if (l->heap[i].id == id) {
-            heap_remove(l, i);
-            return;
-        }
+    uint32_t s = (uint32_t)id, gen = (uint32_t)(id >> 32);
+    if (!id || s >= l->nslots || !l->slots[s].used || l->slots[s].gen != gen)
+        return;
+    heap_remove(l, l->slots[s].pos);
+}
+
+long loop_timeout_ms(const loop *l)
+{
+    if (!l->nheap)
+        return -1;
+    uint64_t now = loop_now_ns(), when = l->heap[0].when_ns;
+    uint64_t ms = when > now ? (when - now + 999999) / 1000000 : 0;
+    return ms > 0x7fffffff ? 0x7fffffff : (long)ms;
 }
 
 int loop_once(loop *l, int timeout_ms)
 {
-    if (l->nheap) {
-        uint64_t now = loop_now_ns(), when = l->heap[0].when_ns;
-        uint64_t ms = when > now ? (when - now + 999999) / 1000000 : 0;
-        if (timeout_ms < 0 || ms < (uint64_t)timeout_ms)
-            timeout_ms = ms > 0x7fffffff ? 0x7fffffff : (int)ms;
-    }
-    struct epoll_event evs[16];
-    int n = epoll_wait(l->ep, evs, 16, timeout_ms);
+    long tms = loop_timeout_ms(l);
+    if (tms >= 0 && (timeout_ms < 0 || tms < timeout_ms))
+        timeout_ms = (int)tms;
+    struct epoll_event evs[64];
+    int n = epoll_wait(l->ep, evs, 64, timeout_ms);
     if (n < 0 && errno != EINTR)
         return -1;
     l->woke = loop_now_ns();
     int handled = 0;
     for (int i = 0; i < n; i++) {
-        int fd = evs[i].data.fd;
-        /* an earlier handler in this batch may have unwatched this fd */
-        if (fd >= l->nfds || l->fds[fd].mask <= 0 || !l->fds[fd].fn)
+        int fd = (int)(uint32_t)evs[i].data.u64;
+        uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
+        /* an earlier handler in this batch may have unwatched this fd (and
+         * the number may even be a new socket's now) */
+        if (fd >= l->nfds || l->fds[fd].mask <= 0 || !l->fds[fd].fn ||
+            l->fds[fd].gen != gen)
             continue;
         uint32_t e = evs[i].events;
         int mask = 0;

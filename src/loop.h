@@ -27,6 +27,10 @@ void loop_timer_cancel(loop *l, uint64_t id);
 /* Wait for and dispatch events once; at most timeout_ms (-1 = until the
  * next timer, or forever without one).  Returns events handled, or -1. */
 int loop_once(loop *l, int timeout_ms);
+/* The epoll descriptor (readable when an fd is ready), and the ms until the
+ * next timer (-1: none). */
+int loop_fd(const loop *l);
+long loop_timeout_ms(const loop *l);
 /* When the last epoll_wait returned (CLOCK_MONOTONIC ns): the moment an
  * event was seen, before any handler's work. */
 uint64_t loop_woke_ns(const loop *l);

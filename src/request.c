@@ -20,6 +20,8 @@ hf_client *hf_client_new(void)
     if (!c)
         return NULL;
     c->he_delay_ms = 200; /* RFC 8305 8: Connection Attempt Delay */
+    c->pool_per_host = POOL_MAX_PER_HOST;
+    c->pool_max = POOL_MAX_IDLE;
     c->lp = loop_new();
     if (!c->lp) {
         free(c);
@@ -32,6 +34,7 @@ void hf_client_free(hf_client *c)
 {
     if (!c)
         return;
+    multi_free(c); /* transfers still pending end without their callback */
     hf_client_close_idle(c, 100);
     tls_client_free(c->tls);
     cookie_jar_free(c->jar);
@@ -316,6 +319,8 @@ void hf_request_free(hf_request *r)
     free(r->auth_user);
     free(r->auth_pass);
     free(r->netrc_file);
+    free(r->body_file);
+    free(r->output_file);
     char **strs[] = {&r->cafile, &r->capath, &r->ciphers, &r->tls13_ciphers,
                      &r->curves, &r->cert, &r->key, &r->key_password,
                      &r->pinned};
@@ -522,6 +527,8 @@ hf_err hf_request_body(hf_request *r, const void *data, size_t len)
     r->body_len = len;
     r->has_body = 1;
     r->reader = NULL;
+    free(r->body_file);
+    r->body_file = NULL;
     return HF_OK;
 }
 
@@ -537,6 +544,38 @@ hf_err hf_request_body_reader(hf_request *r, hf_read_fn *read, void *arg,
     r->reader = read;
     r->reader_arg = arg;
     r->reader_len = len;
+    free(r->body_file);
+    r->body_file = NULL;
+    return HF_OK;
+}
+
+hf_err hf_request_body_file(hf_request *r, const char *path)
+{
+    if (!r || !path)
+        return HF_E_BAD_FUNCTION_ARG;
+    char *p = strdup(path);
+    if (!p)
+        return HF_E_NOMEM;
+    free(r->body);
+    r->body = NULL;
+    r->body_len = 0;
+    r->reader = NULL;
+    r->reader_len = -1;
+    free(r->body_file);
+    r->body_file = p;
+    r->has_body = 1;
+    return HF_OK;
+}
+
+hf_err hf_request_set_output_file(hf_request *r, const char *path)
+{
+    if (!r)
+        return HF_E_BAD_FUNCTION_ARG;
+    char *p = NULL;
+    if (path && !(p = strdup(path)))
+        return HF_E_NOMEM;
+    free(r->output_file);
+    r->output_file = p;
     return HF_OK;
 }
 

@@ -2,8 +2,11 @@
  *   parse the URL -> an idle connection?  -> resolve -> connect ->
  *   send the head (and body) -> receive the head -> receive the body ->
  *   back to the pool, or closed.
- * Every step is a non-blocking state driven by the client's loop; hf_send
- * submits and runs the loop until the transfer is done. */
+ * Every step is a non-blocking state driven by the client's loop.  A
+ * submitted request (struct hf_transfer, "job") runs one hop after another
+ * (redirects, a Digest answer); each hop is a transfer below.  When a hop
+ * ends it is handed to multi.c, which finishes it from the loop (never from
+ * inside a socket handler) and asks job_next what comes after. */
 #include "internal.h"
 #include "connect.h"
 #include "cookie.h"
@@ -21,7 +24,9 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/random.h>
 
 enum { ST_CONNECT, ST_TLS, ST_SEND, ST_EXPECT, ST_RECV_HEAD, ST_RECV_BODY, ST_DONE };
@@ -32,6 +37,7 @@ enum { SEND_HEAD, SEND_BODY, SEND_DONE };
 
 typedef struct transfer {
     hf_client *c;
+    struct hf_transfer *job; /* the submitted request this hop belongs to */
     hf_request *rq;
     hf_response *rs;
     const char *method;     /* this hop's method and URL (redirects change */
@@ -81,7 +87,23 @@ typedef struct transfer {
     const char *close_reason;
     long id;                /* the transfer's number in the client */
     int done;
+    int keep_conn;          /* cancelled before the connection was used */
+    hf_read_fn *reader;     /* the streamed body: the request's reader, */
+    void *reader_arg;       /* or a file's */
+    int64_t reader_len;
+    int body_fd;            /* hf_request_body_file, or -1 */
+    int out_fd;             /* hf_request_set_output_file, or -1 */
+    buf held;               /* decoded body that came after a pause */
+    uint64_t tm_kick;       /* resume: process what is buffered */
 } transfer;
+
+static void hop_ended(transfer *t)
+{
+    t->rs->t[HF_TIME_TOTAL] = loop_now_ns() - t->t0;
+    t->done = 1;
+    t->state = ST_DONE;
+    multi_hop_ended(t->job);
+}
 
 static void on_io(loop *l, int fd, int mask, void *arg);
 static void do_send(transfer *t);
@@ -180,9 +202,9 @@ static void fail(transfer *t, hf_err e, const char *fmt, ...)
     a.detail = t->rs->errmsg;
     a.peer = t->peer;
     ev(t, HF_EV_ERROR, &a);
-    close_after(t, CONN_ABORT, hf_strerror(e));
-    t->done = 1;
-    t->state = ST_DONE;
+    if (!t->keep_conn)
+        close_after(t, CONN_ABORT, hf_strerror(e));
+    hop_ended(t);
 }
 
 /* s for a one-line message: control and non-ASCII bytes as \xNN, cut
@@ -382,7 +404,7 @@ static int build_head(transfer *t)
               strcasecmp(rq->hdrs[i].name, "Content-Type") == 0))
             rc = buf_printf(b, "%s: %s\r\n", rq->hdrs[i].name, rq->hdrs[i].value);
     if (!rc && t->with_body) {
-        int64_t len = rq->reader ? rq->reader_len : (int64_t)rq->body_len;
+        int64_t len = t->reader ? t->reader_len : (int64_t)rq->body_len;
         if (len < 0)
             rc = put_default(b, rq, "Transfer-Encoding", "chunked");
         else {
@@ -574,7 +596,12 @@ static void k_resolved(void *arg)
 
 static void k_connected(void *arg, int fd, const attempt *a)
 {
-    connected(arg, fd, a);
+    transfer *t = arg;
+    if (t->done) { /* ended (cancelled) in this same loop turn */
+        close(fd);
+        return;
+    }
+    connected(t, fd, a);
 }
 
 static void k_failed(void *arg, int err, const char *msg)
@@ -597,6 +624,8 @@ static void on_connect_timeout(loop *l, void *arg)
     (void)l;
     transfer *t = arg;
     t->tm_conn = 0;
+    if (t->done)
+        return;
     size_t n;
     const attempt *at = connector_attempts(t->k, &n);
     if (n)
@@ -639,7 +668,7 @@ static int replayable(const transfer *t)
     static const char *const idem[] = {"GET", "HEAD", "PUT", "DELETE",
                                        "OPTIONS", "TRACE", NULL};
     if (t->with_body && t->rq->reader)
-        return 0;
+        return 0; /* a caller's stream cannot be read twice; a file can */
     for (int i = 0; idem[i]; i++)
         if (strcmp(t->method, idem[i]) == 0)
             return 1;
@@ -671,7 +700,7 @@ static int next_piece(transfer *t)
     hf_request *rq = t->rq;
     t->out.len = 0;
     t->out_off = 0;
-    if (!rq->reader) {
+    if (!t->reader) {
         size_t n = rq->body_len - t->body_off;
         if (n > UPLOAD_PIECE)
             n = UPLOAD_PIECE;
@@ -688,10 +717,10 @@ static int next_piece(transfer *t)
         return 0;
     char piece[UPLOAD_PIECE];
     size_t cap = sizeof piece, got = 0;
-    int chunked = rq->reader_len < 0;
-    if (!chunked && (uint64_t)(rq->reader_len - t->up_sent) < cap)
-        cap = (size_t)(rq->reader_len - t->up_sent);
-    if (cap && rq->reader(rq->reader_arg, piece, cap, &got) != 0) {
+    int chunked = t->reader_len < 0;
+    if (!chunked && (uint64_t)(t->reader_len - t->up_sent) < cap)
+        cap = (size_t)(t->reader_len - t->up_sent);
+    if (cap && t->reader(t->reader_arg, piece, cap, &got) != 0) {
         fail(t, HF_E_READ, "send to %s: the upload source failed", t->peer);
         return 0;
     }
@@ -711,12 +740,12 @@ static int next_piece(transfer *t)
     } else {
         if (got)
             rc = buf_add(&t->out, piece, got);
-        else if (t->up_sent < rq->reader_len) {
+        else if (t->up_sent < t->reader_len) {
             fail(t, HF_E_READ, "send to %s: the upload source ended %lld bytes early",
-                 t->peer, (long long)(rq->reader_len - t->up_sent));
+                 t->peer, (long long)(t->reader_len - t->up_sent));
             return 0;
         }
-        if (t->up_sent == rq->reader_len)
+        if (t->up_sent == t->reader_len)
             t->send_phase = SEND_DONE;
     }
     if (rc) {
@@ -743,7 +772,7 @@ static void on_expect_timeout(loop *l, void *arg)
     (void)l;
     transfer *t = arg;
     t->tm_expect = 0;
-    if (t->state != ST_EXPECT)
+    if (t->state != ST_EXPECT || t->done)
         return;
     info(t, "No 100 Continue after %d ms; sending the body", EXPECT_WAIT_MS);
     start_body_send(t);
@@ -818,7 +847,7 @@ static void do_send(transfer *t)
         /* all sent */
         if (t->with_body) {
             ev_args a = {0};
-            a.value = t->rq->reader ? t->up_sent : (int64_t)t->rq->body_len;
+            a.value = t->reader ? t->up_sent : (int64_t)t->rq->body_len;
             t->rs->size_upload = a.value;
             ev(t, HF_EV_REQUEST_BODY, &a);
         }
@@ -850,8 +879,21 @@ static void finish(transfer *t)
     ev_args a = {0};
     a.value = t->rs->size_download;
     ev(t, HF_EV_RESPONSE_BODY, &a);
-    t->state = ST_DONE;
-    t->done = 1;
+    hop_ended(t);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
 }
 
 static int sink(void *arg, const void *p, size_t n)
@@ -860,8 +902,18 @@ static int sink(void *arg, const void *p, size_t n)
     t->decoded += (int64_t)n;
     if (t->rq->max_filesize && t->decoded > t->rq->max_filesize)
         return HF_E_TOO_LARGE;
-    if (t->rq->sink)
-        return t->rq->sink(t->rq->sink_arg, p, n) ? HF_E_WRITE : 0;
+    if (t->out_fd >= 0)
+        return write_all(t->out_fd, p, n) ? HF_E_WRITE : 0;
+    if (t->rq->sink) {
+        if (t->job->paused) /* a decoder's output after the pause: held */
+            return buf_add(&t->held, p, n);
+        int rc = t->rq->sink(t->rq->sink_arg, p, n);
+        if (rc == HF_WRITE_PAUSE) {
+            t->job->paused = 1;
+            return 0;
+        }
+        return rc ? HF_E_WRITE : 0;
+    }
     return buf_add(&t->rs->body, p, n);
 }
 
@@ -899,7 +951,7 @@ static void body_consume(transfer *t)
             finish(t);
     } else if (t->fr.kind == H1_BODY_CHUNKED) {
         size_t off = 0;
-        while (off < len && !t->done) {
+        while (off < len && !t->done && !t->job->paused) {
             size_t used = 0, dl = 0;
             const char *d = NULL;
             int rc = h1_chunked_step(&t->ck, cn->rbuf + off, len - off, &used, &d, &dl);
@@ -920,6 +972,10 @@ static void body_consume(transfer *t)
             }
             if (!used && !dl)
                 break;
+        }
+        if (!t->done && off < len) { /* paused: the rest waits */
+            memmove(cn->rbuf, cn->rbuf + off, len - off);
+            cn->rlen = len - off;
         }
     } else {
         deliver(t, cn->rbuf, len);
@@ -1086,6 +1142,15 @@ static void parse_heads(transfer *t)
         }
         if (skip)
             t->discard = 1;
+        if (t->rq->output_file && !t->discard) {
+            t->out_fd = open(t->rq->output_file,
+                             O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+            if (t->out_fd < 0) {
+                fail(t, HF_E_WRITE, "write body from %s to %s: %s", t->peer,
+                     t->rq->output_file, strerror(errno));
+                return;
+            }
+        }
         memmove(raw, raw + hl, cn->rlen - hl);
         cn->rlen -= hl;
         t->state = ST_RECV_BODY;
@@ -1135,13 +1200,21 @@ static void do_recv(transfer *t)
     for (unsigned reads = 1;; reads++) {
         if (t->done)
             return;
+        if (t->job->paused) { /* back-pressure: leave it in the kernel */
+            loop_watch(t->c->lp, cn->fd, 0, on_io, t);
+            return;
+        }
         /* a fast server can keep this loop busy for a whole download;
          * the loop's timers do not run meanwhile, so -m is checked here */
         if (!(reads & 63) && t->deadline && loop_now_ns() >= t->deadline) {
             on_total_timeout(t->c->lp, t);
             return;
         }
-        size_t room = CONN_RBUF - cn->rlen;
+        if (cn->rlen == cn->rcap && conn_grow(cn) != 0) {
+            fail(t, HF_E_NOMEM, "receive from %s: out of memory", t->peer);
+            return;
+        }
+        size_t room = cn->rcap - cn->rlen;
         if (room == 0) { /* cannot happen: the parser stops at H1_MAX_HEAD */
             fail(t, HF_E_RECV, "receive from %s: response head too large", t->peer);
             return;
@@ -1186,6 +1259,10 @@ static void do_recv(transfer *t)
          * there is more, unless a layer holds bytes epoll cannot see */
         if (n < room && !cn->top->ops->pending(cn->top))
             return;
+        if (cn->rcap < CONN_RBUF && cn->rlen == 0 && conn_grow(cn) != 0) {
+            fail(t, HF_E_NOMEM, "receive from %s: out of memory", t->peer);
+            return; /* a full read: a big body; bigger reads from now on */
+        }
     }
 }
 
@@ -1197,6 +1274,8 @@ static void on_io(loop *l, int fd, int mask, void *arg)
     (void)fd;
     (void)mask;
     transfer *t = arg;
+    if (t->done)
+        return;
     switch (t->state) {
     case ST_TLS: tls_step(t); break;
     case ST_SEND: do_send(t); break;
@@ -1210,6 +1289,8 @@ static void on_phase_timeout(loop *l, void *arg)
     (void)l;
     transfer *t = arg;
     t->tm_phase = 0;
+    if (t->done)
+        return;
     if (t->state == ST_CONNECT)
         fail(t, HF_E_TIMEOUT, "resolve %s: timed out (%s %ld ms)", t->u.host,
              t->phase_name, t->phase_ms);
@@ -1230,8 +1311,13 @@ static void on_watch(loop *l, void *arg)
         return;
     uint64_t now = loop_now_ns();
     hf_request *rq = t->rq;
-    int receiving = t->state == ST_RECV_HEAD || t->state == ST_RECV_BODY ||
-                    t->state == ST_EXPECT;
+    int receiving = (t->state == ST_RECV_HEAD || t->state == ST_RECV_BODY ||
+                     t->state == ST_EXPECT) && !t->job->paused;
+    if (t->job->paused) { /* the caller holds it back: not the server */
+        t->last_rx = now;
+        t->win_start = now;
+        t->win_bytes = t->rs->size_download + t->up_sent + (int64_t)t->body_off;
+    }
     if (rq->idle_ms && receiving && t->last_rx &&
         now - t->last_rx >= (uint64_t)rq->idle_ms * 1000000u) {
         fail(t, HF_E_TIMEOUT, "receive from %s: no byte for %ld ms "
@@ -1265,6 +1351,8 @@ static void on_total_timeout(loop *l, void *arg)
         loop_timer_cancel(t->c->lp, t->tm_total);
         t->tm_total = 0;
     }
+    if (t->done)
+        return;
     fail(t, HF_E_TIMEOUT, "%s %s: timed out (--max-time %ld ms) with %lld bytes "
          "received", phase_of(t), t->peer, t->rq->timeout_ms,
          (long long)t->rs->size_download);
@@ -1274,6 +1362,11 @@ static void on_total_timeout(loop *l, void *arg)
 
 static int begin_exchange(transfer *t)
 {
+    if (t->body_fd >= 0 && t->with_body && lseek(t->body_fd, 0, SEEK_SET) != 0) {
+        fail(t, HF_E_READ, "send to %s: cannot rewind %s: %s", t->peer,
+             t->rq->body_file, strerror(errno));
+        return HF_E_READ;
+    }
     t->out.len = t->out_off = 0;
     t->head_start = 0;
     t->send_phase = SEND_HEAD;
@@ -1298,7 +1391,7 @@ static int begin_exchange(transfer *t)
         t->rq->debug_fn(t->rq->debug_arg, HF_INFO_HEADER_OUT, since(t),
                         t->out.data, t->out.len);
     /* a small in-memory body goes out with the head, in one write */
-    if (t->with_body && !t->rq->reader && !t->expect &&
+    if (t->with_body && !t->reader && !t->expect &&
         t->rq->body_len <= UPLOAD_PIECE) {
         if (buf_add(&t->out, t->rq->body, t->rq->body_len)) {
             fail(t, HF_E_NOMEM, "send to %s: out of memory", t->peer);
@@ -1329,9 +1422,20 @@ static void release(transfer *t)
         loop_timer_cancel(c->lp, t->tm_phase);
     if (t->tm_watch)
         loop_timer_cancel(c->lp, t->tm_watch);
+    if (t->tm_kick)
+        loop_timer_cancel(c->lp, t->tm_kick);
     connector_free(t->k);
+    if (t->body_fd >= 0)
+        close(t->body_fd);
+    if (t->out_fd >= 0 && close(t->out_fd) != 0 && !t->rs->err) {
+        t->rs->err = HF_E_WRITE; /* e.g. a full disk, seen at close */
+        free(t->rs->errmsg);
+        t->rs->errmsg = strdup("write body: closing the output file failed");
+        t->must_close = 1;
+    }
+    buf_free(&t->held);
     if (t->cn) {
-        if (t->must_close || t->rs->err) {
+        if ((t->must_close || t->rs->err) && !t->keep_conn) {
             info(t, "Closing connection #%ld (%s)", t->cn->id,
                  t->close_reason ? t->close_reason : "error");
             conn_close(c, t->cn, t->close_how, t->close_reason);
@@ -1346,6 +1450,19 @@ static void release(transfer *t)
     url_free(&t->u);
 }
 
+static int file_read(void *arg, void *b, size_t cap, size_t *n)
+{
+    transfer *t = arg;
+    ssize_t r;
+    do
+        r = read(t->body_fd, b, cap);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return -1;
+    *n = (size_t)r;
+    return 0;
+}
+
 /* One hop: what to send where. */
 typedef struct hop {
     const char *url;
@@ -1357,15 +1474,24 @@ typedef struct hop {
     const char *authz;        /* a Digest answer, or NULL */
 } hop;
 
-static hf_err send_one(hf_client *c, hf_request *rq, const hop *h,
-                       hf_response **out)
+/* Start one hop of job j: a transfer of its own, which ends (hop_ended)
+ * later or at once.  HF_E_NOMEM when even that could not be set up. */
+static hf_err hop_begin(struct hf_transfer *j, const hop *h)
 {
+    hf_client *c = j->c;
+    hf_request *rq = j->rq;
     hf_response *rs = calloc(1, sizeof *rs);
-    if (!rs)
+    transfer *t = calloc(1, sizeof *t);
+    if (!rs || !t) {
+        free(rs);
+        free(t);
         return HF_E_NOMEM;
+    }
     buf_init(&rs->body, (size_t)-1 / 2);
-    transfer tr, *t = &tr;
-    memset(t, 0, sizeof *t);
+    buf_init(&t->held, (size_t)-1 / 2);
+    t->job = j;
+    j->t = t;
+    t->body_fd = t->out_fd = -1;
     t->c = c;
     t->rq = rq;
     t->rs = rs;
@@ -1381,7 +1507,6 @@ static hf_err send_one(hf_client *c, hf_request *rq, const hop *h,
     t->id = c->next_transfer++;
     trace_init(&rs->trace, t->t0);
     buf_init(&t->out, 1024 * 1024); /* curl's cap on a request head */
-    *out = rs;
     {
         char d[300];
         char shown0[256];
@@ -1405,20 +1530,35 @@ static hf_err send_one(hf_client *c, hf_request *rq, const hop *h,
     if (rc) {
         t->state = ST_CONNECT;
         fail(t, (hf_err)rc, "url \"%s\": %s", shown, *why ? why : hf_strerror((hf_err)rc));
-        goto done;
+        return HF_OK;
     }
     t->https = strcmp(t->u.scheme, "https") == 0;
     if (!t->https && strcmp(t->u.scheme, "http") != 0) {
         fail(t, HF_E_UNSUPPORTED_PROTOCOL, "url \"%s\": %s is not supported",
              shown, t->u.scheme);
-        goto done;
+        return HF_OK;
     }
     if (!http_is_token(t->method)) {
         fail(t, HF_E_BAD_ARG, "request to %s: method is not a token "
              "(RFC 9110 9.1)", t->u.host);
-        goto done;
+        return HF_OK;
     }
     t->head_req = strcmp(t->method, "HEAD") == 0;
+    t->reader = rq->reader;
+    t->reader_arg = rq->reader_arg;
+    t->reader_len = rq->reader_len;
+    if (t->with_body && rq->body_file) {
+        struct stat st;
+        t->body_fd = open(rq->body_file, O_RDONLY | O_CLOEXEC);
+        if (t->body_fd < 0 || fstat(t->body_fd, &st) != 0) {
+            fail(t, HF_E_READ, "request to %s: cannot read %s: %s", t->u.host,
+                 rq->body_file, strerror(errno));
+            return HF_OK;
+        }
+        t->reader = file_read;
+        t->reader_arg = t;
+        t->reader_len = S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
+    }
     /* The pool key: scheme, host (with the zone), port, and for https the
      * whole TLS configuration (SECURITY.md B.10, B.11). */
     char *tkey = NULL;
@@ -1440,7 +1580,7 @@ static hf_err send_one(hf_client *c, hf_request *rq, const hop *h,
         tc->no_session = rq->no_session;
         if (!(tkey = tls_config_key(tc))) {
             fail(t, HF_E_NOMEM, "request: out of memory");
-            goto done;
+            return HF_OK;
         }
     }
     buf key;
@@ -1452,7 +1592,7 @@ static hf_err send_one(hf_client *c, hf_request *rq, const hop *h,
     if (krc) {
         buf_free(&key);
         fail(t, HF_E_NOMEM, "request: out of memory");
-        goto done;
+        return HF_OK;
     }
     t->key = buf_take(&key);
     if (rq->timeout_ms > 0) {
@@ -1493,14 +1633,14 @@ static hf_err send_one(hf_client *c, hf_request *rq, const hop *h,
     } else {
         resolve_and_connect(t);
     }
-    while (!t->done) {
-        if (loop_once(c->lp, -1) < 0) {
-            fail(t, HF_E_RECV, "%s %s: event loop failed: %s", phase_of(t),
-                 t->peer, strerror(errno));
-            break;
-        }
-    }
-done:
+    return HF_OK;
+}
+
+/* The hop is over: what the response keeps of the connection, and the
+ * connection back to the pool or closed.  Frees the transfer. */
+static void hop_finish(transfer *t)
+{
+    hf_response *rs = t->rs;
     rs->conn_id = t->cn ? t->cn->id : -1;
     if (t->cn) {
         conn *cn = t->cn;
@@ -1514,11 +1654,11 @@ done:
             rs->tls_certs = cn->tls_certs ? strdup(cn->tls_certs) : NULL;
         }
     }
-    rs->t[HF_TIME_TOTAL] = since(t);
     release(t);
     t->cn = NULL;
     ev(t, HF_EV_DONE, NULL);
-    return rs->err;
+    t->job->t = NULL;
+    free(t);
 }
 
 /* ---- redirects (RFC 9110 15.4) ------------------------------------------- */
@@ -1631,155 +1771,273 @@ static char *digest_answer(const hf_response *rs, const char *user,
     return answer;
 }
 
-hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
+/* ---- a submitted request: its hops ------------------------------------- */
+
+/* What a job remembers from hop to hop. */
+typedef struct hops {
+    hop h;
+    char *cur, *method;      /* this hop's URL and method */
+    char *origin0;           /* the first hop's origin */
+    char *authz;             /* a Digest answer for the next hop */
+    char *nuser, *npass;     /* .netrc credentials of this hop's host */
+    char *ntext;             /* the .netrc file, read once */
+    size_t nlen;
+    int ntext_read, digest_tried, nredir;
+    hf_response *prev;       /* the hop before, owned until linked */
+} hops;
+
+void job_free_state(struct hf_transfer *j)
 {
-    if (!out)
-        return HF_E_BAD_FUNCTION_ARG;
-    *out = NULL;
-    if (!c || !rq)
-        return HF_E_BAD_FUNCTION_ARG;
-    hop h = {rq->url, rq->method, rq->has_body, 0, rq->max_redirs >= 0,
-             NULL, NULL, NULL};
-    char *cur = strdup(rq->url), *method = strdup(rq->method);
-    char *origin0 = NULL, *authz = NULL, *nuser = NULL, *npass = NULL;
-    char *ntext = NULL;
-    size_t nlen = 0;
-    int ntext_read = 0, digest_tried = 0, nredir = 0;
-    hf_response *prev = NULL, *rs = NULL;
-    hf_err e = (!cur || !method) ? HF_E_NOMEM : HF_OK;
-    while (!e) {
-        h.url = cur;
-        h.method = method;
-        h.follow = rq->max_redirs >= 0;
-        h.authz = authz;
-        /* this hop's credentials: the request's (same origin only), else
-         * the .netrc entry of this host */
-        free(nuser);
-        free(npass);
-        nuser = npass = NULL;
-        h.user = h.pass = NULL;
-        if (rq->auth_user && !h.strip) {
-            h.user = rq->auth_user;
-            h.pass = rq->auth_pass;
-        } else if (rq->netrc_mode && !rq->auth_user) {
-            if (!ntext_read) {
-                ntext = netrc_text(rq, &nlen);
-                ntext_read = 1;
-            }
-            char *host, *target;
-            if (ntext && url_parts(cur, &host, &target) == 0) {
-                if (netrc_lookup(ntext, nlen, host, NULL, &nuser, &npass) == NETRC_FOUND &&
-                    nuser) {
-                    h.user = nuser;
-                    h.pass = npass;
-                }
-                free(host);
-                free(target);
-            }
-        }
-        e = send_one(c, rq, &h, &rs);
-        if (!rs)
-            break;
-        rs->prev = prev;
-        rs->num_redirects = nredir;
-        rs->time_redirect = prev ? prev->time_redirect + prev->t[HF_TIME_TOTAL] : 0;
-        prev = NULL;
-        /* a 401 with a Digest challenge, answered once (RFC 7616 3.3) */
-        if (!e && rs->status == 401 && (rq->auth_methods & HF_AUTH_DIGEST) &&
-            !digest_tried && h.user && !(h.with_body && rq->reader)) {
-            char *host, *target;
-            if (url_parts(cur, &host, &target) == 0) {
-                free(authz);
-                authz = digest_answer(rs, h.user, h.pass ? h.pass : "", method,
-                                      target);
-                free(host);
-                free(target);
-                if (authz) {
-                    digest_tried = 1;
-                    prev = rs;
-                    rs = NULL;
-                    continue;
-                }
-            }
-        }
-        const char *loc = hf_response_header(rs, "Location");
-        if (e || rq->max_redirs < 0 || !is_redirect(rs->status) || !loc)
-            break;
-        if (nredir >= rq->max_redirs) {
-            rs->err = e = HF_E_TOO_MANY_REDIRECTS;
-            free(rs->errmsg);
-            buf b;
-            buf_init(&b, 4096);
-            buf_printf(&b, "redirect from %s: maximum (%ld) redirects followed",
-                       rs->url, rq->max_redirs);
-            rs->errmsg = buf_take(&b);
-            break;
-        }
-        nredir++;
-        free(authz); /* a Digest answer is for its own URL */
-        authz = NULL;
-        digest_tried = 0;
-        char *nu = next_url(cur, loc);
-        if (!nu) {
-            e = rs->err = HF_E_NOMEM;
-            break;
-        }
-        /* 303 always, and 301/302 for POST as curl does unless asked
-         * otherwise (RFC 9110 15.4.2-4): GET without a body */
-        int st = rs->status;
-        int to_get = (st == 303 && !(rq->follow_flags & HF_FOLLOW_POST303) &&
-                      strcmp(method, "HEAD") != 0) ||
-                     (st == 301 && strcmp(method, "POST") == 0 &&
-                      !(rq->follow_flags & HF_FOLLOW_POST301)) ||
-                     (st == 302 && strcmp(method, "POST") == 0 &&
-                      !(rq->follow_flags & HF_FOLLOW_POST302));
-        if (to_get) {
-            free(method);
-            method = strdup("GET");
-            h.with_body = 0;
-            if (!method) {
-                free(nu);
-                e = rs->err = HF_E_NOMEM;
-                break;
-            }
-        } else if (h.with_body && rq->reader) {
-            /* 307/308 keep method and body, and a stream cannot be read
-             * twice */
-            free(nu);
-            free(rs->errmsg);
-            buf b;
-            buf_init(&b, 4096);
-            buf_printf(&b, "redirect from %s: the %d redirect needs the request "
-                       "body again, and a streamed body cannot be rewound",
-                       rs->url, st);
-            rs->errmsg = buf_take(&b);
-            e = rs->err = HF_E_SEND_FAIL_REWIND;
-            break;
-        }
-        /* credentials and user cookies go to the first origin only,
-         * unless trusted; once stripped they stay stripped (SECURITY.md
-         * A.1-A.3) */
-        if (!origin0)
-            origin0 = origin_of(cur);
-        char *on = origin_of(nu);
-        if (!(rq->follow_flags & HF_FOLLOW_TRUSTED) &&
-            (!origin0 || !on || strcmp(origin0, on) != 0))
-            h.strip = 1;
-        free(on);
-        free(cur);
-        cur = nu;
-        prev = rs;
-        rs = NULL;
+    if (j->t) { /* the client goes away with the hop still running */
+        transfer *t = j->t;
+        if (!t->done)
+            fail(t, HF_E_ABORTED, "%s %s: cancelled: the client was freed",
+                 phase_of(t), t->peer);
+        hf_response *rs = t->rs;
+        hop_finish(t);
+        hf_response_free(rs);
     }
-    if (!rs && prev) /* out of memory on a later hop */
-        rs = prev;
-    free(cur);
-    free(method);
-    free(origin0);
-    free(authz);
-    free(nuser);
-    free(npass);
-    free(ntext);
-    *out = rs;
-    return rs ? rs->err : e ? e : HF_E_NOMEM;
+    hops *hs = j->hs;
+    if (!hs)
+        return;
+    free(hs->cur);
+    free(hs->method);
+    free(hs->origin0);
+    free(hs->authz);
+    free(hs->nuser);
+    free(hs->npass);
+    free(hs->ntext);
+    hf_response_free(hs->prev);
+    free(hs);
+    j->hs = NULL;
+}
+
+/* The job ends with rs (or with e and no response). */
+static int job_end(struct hf_transfer *j, hf_response *rs, hf_err e)
+{
+    hops *hs = j->hs;
+    if (!rs && hs && hs->prev) { /* out of memory on a later hop */
+        rs = hs->prev;
+        hs->prev = NULL;
+    }
+    j->rs = rs;
+    j->err = rs ? rs->err : e ? e : HF_E_NOMEM;
+    job_free_state(j);
+    return 1;
+}
+
+/* Start this job's next hop (hs->cur, hs->method, hs->h); 1 when the job
+ * ended at once (no memory), else 0. */
+static int job_hop(struct hf_transfer *j)
+{
+    hops *hs = j->hs;
+    hf_request *rq = j->rq;
+    hop *h = &hs->h;
+    if (j->cancelled) { /* between two hops: the next one never starts */
+        hf_response *r = hs->prev;
+        hs->prev = NULL;
+        if (r) {
+            r->err = HF_E_ABORTED;
+            free(r->errmsg);
+            r->errmsg = strdup("cancelled by the caller before the next hop");
+        }
+        return job_end(j, r, HF_E_ABORTED);
+    }
+    h->url = hs->cur;
+    h->method = hs->method;
+    h->follow = rq->max_redirs >= 0;
+    h->authz = hs->authz;
+    /* this hop's credentials: the request's (same origin only), else the
+     * .netrc entry of this host */
+    free(hs->nuser);
+    free(hs->npass);
+    hs->nuser = hs->npass = NULL;
+    h->user = h->pass = NULL;
+    if (rq->auth_user && !h->strip) {
+        h->user = rq->auth_user;
+        h->pass = rq->auth_pass;
+    } else if (rq->netrc_mode && !rq->auth_user) {
+        if (!hs->ntext_read) {
+            hs->ntext = netrc_text(rq, &hs->nlen);
+            hs->ntext_read = 1;
+        }
+        char *host, *target;
+        if (hs->ntext && url_parts(hs->cur, &host, &target) == 0) {
+            if (netrc_lookup(hs->ntext, hs->nlen, host, NULL, &hs->nuser,
+                             &hs->npass) == NETRC_FOUND && hs->nuser) {
+                h->user = hs->nuser;
+                h->pass = hs->npass;
+            }
+            free(host);
+            free(target);
+        }
+    }
+    if (hop_begin(j, h) != HF_OK)
+        return job_end(j, NULL, HF_E_NOMEM);
+    return 0;
+}
+
+int job_start(struct hf_transfer *j)
+{
+    hf_request *rq = j->rq;
+    hops *hs = calloc(1, sizeof *hs);
+    if (!hs)
+        return job_end(j, NULL, HF_E_NOMEM);
+    j->hs = hs;
+    hs->h.with_body = rq->has_body;
+    hs->cur = strdup(rq->url);
+    hs->method = strdup(rq->method);
+    if (!hs->cur || !hs->method)
+        return job_end(j, NULL, HF_E_NOMEM);
+    return job_hop(j);
+}
+
+int job_next(struct hf_transfer *j)
+{
+    if (!j->t) /* its first hop could not even be set up */
+        return 1;
+    hops *hs = j->hs;
+    hf_request *rq = j->rq;
+    hop *h = &hs->h;
+    hf_response *rs = j->t->rs;
+    hop_finish(j->t);
+    hf_err e = rs->err;
+    rs->prev = hs->prev;
+    rs->num_redirects = hs->nredir;
+    rs->time_redirect = hs->prev ? hs->prev->time_redirect +
+                                   hs->prev->t[HF_TIME_TOTAL] : 0;
+    hs->prev = NULL;
+    /* a 401 with a Digest challenge, answered once (RFC 7616 3.3) */
+    if (!e && rs->status == 401 && (rq->auth_methods & HF_AUTH_DIGEST) &&
+        !hs->digest_tried && h->user && !(h->with_body && rq->reader)) {
+        char *host, *target;
+        if (url_parts(hs->cur, &host, &target) == 0) {
+            free(hs->authz);
+            hs->authz = digest_answer(rs, h->user, h->pass ? h->pass : "",
+                                      hs->method, target);
+            free(host);
+            free(target);
+            if (hs->authz) {
+                hs->digest_tried = 1;
+                hs->prev = rs;
+                return job_hop(j);
+            }
+        }
+    }
+    const char *loc = hf_response_header(rs, "Location");
+    if (e || rq->max_redirs < 0 || !is_redirect(rs->status) || !loc)
+        return job_end(j, rs, e);
+    if (hs->nredir >= rq->max_redirs) {
+        rs->err = HF_E_TOO_MANY_REDIRECTS;
+        free(rs->errmsg);
+        buf b;
+        buf_init(&b, 4096);
+        buf_printf(&b, "redirect from %s: maximum (%ld) redirects followed",
+                   rs->url, rq->max_redirs);
+        rs->errmsg = buf_take(&b);
+        return job_end(j, rs, rs->err);
+    }
+    hs->nredir++;
+    free(hs->authz); /* a Digest answer is for its own URL */
+    hs->authz = NULL;
+    hs->digest_tried = 0;
+    char *nu = next_url(hs->cur, loc);
+    if (!nu) {
+        rs->err = HF_E_NOMEM;
+        return job_end(j, rs, rs->err);
+    }
+    /* 303 always, and 301/302 for POST as curl does unless asked otherwise
+     * (RFC 9110 15.4.2-4): GET without a body */
+    int st = rs->status;
+    const char *method = hs->method;
+    int to_get = (st == 303 && !(rq->follow_flags & HF_FOLLOW_POST303) &&
+                  strcmp(method, "HEAD") != 0) ||
+                 (st == 301 && strcmp(method, "POST") == 0 &&
+                  !(rq->follow_flags & HF_FOLLOW_POST301)) ||
+                 (st == 302 && strcmp(method, "POST") == 0 &&
+                  !(rq->follow_flags & HF_FOLLOW_POST302));
+    if (to_get) {
+        free(hs->method);
+        hs->method = strdup("GET");
+        h->with_body = 0;
+        if (!hs->method) {
+            free(nu);
+            rs->err = HF_E_NOMEM;
+            return job_end(j, rs, rs->err);
+        }
+    } else if (h->with_body && rq->reader) {
+        /* 307/308 keep method and body, and a stream cannot be read twice */
+        free(nu);
+        free(rs->errmsg);
+        buf b;
+        buf_init(&b, 4096);
+        buf_printf(&b, "redirect from %s: the %d redirect needs the request "
+                   "body again, and a streamed body cannot be rewound",
+                   rs->url, st);
+        rs->errmsg = buf_take(&b);
+        rs->err = HF_E_SEND_FAIL_REWIND;
+        return job_end(j, rs, rs->err);
+    }
+    /* credentials and user cookies go to the first origin only, unless
+     * trusted; once stripped they stay stripped (SECURITY.md A.1-A.3) */
+    if (!hs->origin0)
+        hs->origin0 = origin_of(hs->cur);
+    char *on = origin_of(nu);
+    if (!(rq->follow_flags & HF_FOLLOW_TRUSTED) &&
+        (!hs->origin0 || !on || strcmp(hs->origin0, on) != 0))
+        h->strip = 1;
+    free(on);
+    free(hs->cur);
+    hs->cur = nu;
+    hs->prev = rs;
+    return job_hop(j);
+}
+
+void job_cancel(struct hf_transfer *j, hf_err e, const char *why)
+{
+    transfer *t = j->t;
+    if (!t || t->done)
+        return;
+    /* a pooled connection not yet written to goes back to the pool */
+    if (t->cn && t->reused && t->state == ST_SEND && !t->head_start)
+        t->keep_conn = 1;
+    fail(t, e, "%s %s: %s", phase_of(t), t->peer, why);
+}
+
+static void on_kick(loop *l, void *arg)
+{
+    (void)l;
+    transfer *t = arg;
+    t->tm_kick = 0;
+    if (t->done || t->job->paused)
+        return;
+    if (t->held.len && t->rq->sink) { /* what the decoder gave after the pause */
+        int rc = t->rq->sink(t->rq->sink_arg, t->held.data, t->held.len);
+        t->held.len = 0;
+        if (rc == HF_WRITE_PAUSE) {
+            t->job->paused = 1;
+            return;
+        }
+        if (rc) {
+            fail(t, HF_E_WRITE, "write body from %s: the output failed", t->peer);
+            return;
+        }
+    }
+    if (t->state == ST_RECV_BODY && t->cn->rlen) {
+        body_consume(t);
+        if (t->done || t->job->paused)
+            return;
+    }
+    loop_watch(t->c->lp, t->cn->fd, LOOP_READ, on_io, t);
+    do_recv(t); /* a TLS layer may hold bytes epoll cannot see */
+}
+
+void job_resume(struct hf_transfer *j)
+{
+    transfer *t = j->t;
+    if (!t || t->done || !t->cn || t->tm_kick)
+        return;
+    if (t->state == ST_RECV_HEAD || t->state == ST_RECV_BODY ||
+        t->state == ST_EXPECT)
+        t->tm_kick = loop_timer(t->c->lp, 0, on_kick, t);
 }
