@@ -35,7 +35,11 @@ enum opt_id {
     /* downloads, uploads and retries (cli/download.c, cli/retry.c) */
     O_REMOTE_HEADER_NAME, O_OUTPUT_DIR, O_CREATE_DIRS, O_REMOVE_ON_ERROR,
     O_CONTINUE_AT, O_UPLOAD_FILE, O_RETRY, O_RETRY_DELAY, O_RETRY_MAX_TIME,
-    O_RETRY_ALL_ERRORS, O_RETRY_CONNREFUSED
+    O_RETRY_ALL_ERRORS, O_RETRY_CONNREFUSED,
+    /* proxies */
+    O_PROXY, O_NOPROXY, O_PROXY_USER, O_PROXY_BASIC, O_PROXY_DIGEST,
+    O_PROXYTUNNEL, O_PROXY_HEADER, O_PROXY_CACERT, O_PROXY_CAPATH,
+    O_PROXY_INSECURE, O_PREPROXY, O_SOCKS5, O_SOCKS5_HOSTNAME, O_SOCKS4A
 };
 
 /* arg: 0 a switch that takes no value and cannot be negated,
@@ -111,6 +115,20 @@ static const opt opts[] = {
     {0, "url", 1, O_URL},
     /* -N is --no-buffer: the short name turns the boolean off. */
     {'N', "buffer", 2, O_BUFFER},
+    {'x', "proxy", 1, O_PROXY},
+    {0, "noproxy", 1, O_NOPROXY},
+    {'U', "proxy-user", 1, O_PROXY_USER},
+    {0, "proxy-basic", 0, O_PROXY_BASIC},
+    {0, "proxy-digest", 0, O_PROXY_DIGEST},
+    {'p', "proxytunnel", 2, O_PROXYTUNNEL},
+    {0, "proxy-header", 1, O_PROXY_HEADER},
+    {0, "proxy-cacert", 1, O_PROXY_CACERT},
+    {0, "proxy-capath", 1, O_PROXY_CAPATH},
+    {0, "proxy-insecure", 2, O_PROXY_INSECURE},
+    {0, "preproxy", 1, O_PREPROXY},
+    {0, "socks5", 1, O_SOCKS5},
+    {0, "socks5-hostname", 1, O_SOCKS5_HOSTNAME},
+    {0, "socks4a", 1, O_SOCKS4A},
     {'k', "insecure", 2, O_INSECURE},
     {0, "cacert", 1, O_CACERT},
     {0, "capath", 1, O_CAPATH},
@@ -415,6 +433,31 @@ static int apply(cfg *c, const opt *o, int on, const char *val,
     case O_PROGRESS_BAR: c->progress_bar = on; break;
     case O_URL: sv_push(&c->urls, val); break;
     case O_BUFFER: c->no_buffer = !on; break;
+    case O_PROXY: c->proxy = val; break;
+    case O_NOPROXY: c->noproxy = val; break;
+    case O_PROXY_USER: c->proxy_user = val; break;
+    case O_PROXY_BASIC: c->proxy_auth = HF_AUTH_BASIC; break;
+    case O_PROXY_DIGEST: c->proxy_auth = HF_AUTH_DIGEST; break;
+    case O_PROXYTUNNEL: c->proxytunnel = on; break;
+    case O_PROXY_HEADER: sv_push(&c->proxy_headers, val); break;
+    case O_PROXY_CACERT: c->proxy_cacert = val; break;
+    case O_PROXY_CAPATH: c->proxy_capath = val; break;
+    case O_PROXY_INSECURE: c->proxy_insecure = on; break;
+    case O_PREPROXY: c->preproxy = val; break;
+    case O_SOCKS5:
+    case O_SOCKS5_HOSTNAME:
+    case O_SOCKS4A: { /* curl's older spellings of -x socks5://HOST */
+        const char *sch = o->id == O_SOCKS5 ? "socks5://" : o->id == O_SOCKS4A ? "socks4a://"
+                        : "socks5h://";
+        char *s = malloc(strlen(sch) + strlen(val) + 1);
+        if (!s)
+            return usage_error("out of memory");
+        strcpy(s, sch);
+        strcat(s, val);
+        sv_push(&c->owned, s);
+        c->proxy = s;
+        break;
+    }
     case O_INSECURE: c->insecure = on; break;
     case O_CACERT: c->cacert = val; break;
     case O_CAPATH: c->capath = val; break;
@@ -653,6 +696,7 @@ void args_free(cfg *c)
     sv_free(&c->urls);
     sv_free(&c->resolves);
     sv_free(&c->uploads);
+    sv_free(&c->proxy_headers);
     for (size_t i = 0; i < c->owned.n; i++)
         free((void *)c->owned.v[i]);
     sv_free(&c->owned);
@@ -741,6 +785,23 @@ static const char help_text[] =
 " -6, --ipv6                Use IPv6 addresses only\n"
 "     --no-sessionid        Do not resume TLS sessions: a full handshake on\n"
 "                           every new https connection\n"
+"\n"
+"Proxies:\n"
+" -x, --proxy [SCHEME://][USER:PASS@]HOST[:PORT]  Use this proxy: http (the\n"
+"                           default), https, socks4, socks4a, socks5 (hflow\n"
+"                           resolves), socks5h (the proxy resolves); \"\" none\n"
+"     --noproxy LIST        Hosts that go direct (names, domains, IPs, CIDR, *)\n"
+" -U, --proxy-user U:P      Credentials for the proxy\n"
+"     --proxy-basic         Send them as Basic (the default)\n"
+"     --proxy-digest        Answer the proxy's 407 with Digest\n"
+" -p, --proxytunnel         Tunnel http URLs with CONNECT too\n"
+"     --proxy-header LINE   A header for the proxy only (never -H into CONNECT)\n"
+"     --proxy-cacert FILE   CA bundle for an https:// proxy\n"
+"     --proxy-capath DIR    CA directory for an https:// proxy\n"
+"     --proxy-insecure      Do not verify an https:// proxy's certificate\n"
+"     --preproxy SOCKS-URL  Reach the http(s) proxy through this SOCKS proxy\n"
+"     Environment: http_proxy (never HTTP_PROXY), https_proxy, HTTPS_PROXY,\n"
+"     all_proxy, ALL_PROXY, no_proxy, NO_PROXY, as curl reads them\n"
 "\n"
 "Retries:\n"
 "     --retry N             Retry transient errors N times: timeouts, DNS\n"

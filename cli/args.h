@@ -101,6 +101,16 @@ typedef struct cfg {
     long retry_max_time_ms;  /* --retry-max-time; 0 = no limit */
     int retry_all_errors;    /* --retry-all-errors */
     int retry_connrefused;   /* --retry-connrefused */
+    /* Proxies */
+    const char *proxy;       /* -x ("" : none, NULL: the environment) */
+    const char *noproxy;     /* --noproxy */
+    const char *proxy_user;  /* -U user:password */
+    int proxy_auth;          /* HF_AUTH_* from --proxy-basic/--proxy-digest */
+    int proxytunnel;         /* -p */
+    strvec proxy_headers;    /* --proxy-header */
+    const char *proxy_cacert, *proxy_capath;
+    int proxy_insecure;
+    const char *preproxy;
     /* Storage owned by the configuration (files read for -H @, -w @). */
     strvec owned;
 } cfg;

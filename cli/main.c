@@ -254,6 +254,37 @@ static hf_err set_headers(const cfg *c, const body *b, hf_request *r,
     return HF_OK;
 }
 
+/* Proxy options onto the request (-U user:password, as curl). */
+static hf_err set_proxy(const cfg *c, hf_request *r)
+{
+    hf_err e = HF_OK;
+    if (c->proxy)
+        e = hf_request_set_proxy(r, c->proxy);
+    if (!e && c->noproxy)
+        e = hf_request_set_noproxy(r, c->noproxy);
+    if (!e && c->proxy_user) {
+        const char *colon = strchr(c->proxy_user, ':');
+        char *user = colon ? strndup(c->proxy_user, (size_t)(colon - c->proxy_user))
+                           : strdup(c->proxy_user);
+        if (!user)
+            return HF_E_NOMEM;
+        e = hf_request_set_proxy_auth(r, user, colon ? colon + 1 : "",
+                                      c->proxy_auth ? (unsigned)c->proxy_auth
+                                                    : HF_AUTH_BASIC);
+        free(user);
+    }
+    if (!e && c->proxytunnel)
+        e = hf_request_set_proxy_tunnel(r, 1);
+    for (size_t i = 0; !e && i < c->proxy_headers.n; i++)
+        e = hf_request_proxy_header(r, c->proxy_headers.v[i]);
+    if (!e && (c->proxy_cacert || c->proxy_capath || c->proxy_insecure))
+        e = hf_request_set_proxy_tls(r, c->proxy_cacert, c->proxy_capath,
+                                     c->proxy_insecure);
+    if (!e && c->preproxy)
+        e = hf_request_set_preproxy(r, c->preproxy);
+    return e;
+}
+
 /* TLS options onto the request; --cert FILE:PASSWORD as curl. */
 static hf_err set_tls(const cfg *c, hf_request *r)
 {
@@ -552,6 +583,8 @@ static int job_setup(job *j, run *st, size_t idx)
         e = hf_request_set_decompress(r, 1);
     if (!e)
         e = set_tls(c, r);
+    if (!e)
+        e = set_proxy(c, r);
     if (!e && (c->dns_timeout_ms || c->tls_timeout_ms || c->ttfb_timeout_ms ||
                c->idle_timeout_ms))
         e = hf_request_set_phase_timeouts(r, c->dns_timeout_ms, c->tls_timeout_ms,

@@ -338,30 +338,30 @@ enum var {
     V_ERRORMSG, V_EXITCODE, V_FILENAME_EFFECTIVE, V_HTTP_CODE, V_HTTP_CONNECT,
     V_HTTP_VERSION, V_LOCAL_IP, V_LOCAL_PORT, V_METHOD, V_NUM_CERTS,
     V_NUM_CONNECTS, V_NUM_HEADERS, V_NUM_REDIRECTS, V_NUM_RETRIES,
-    V_PROXY_SSL_VERIFY_RESULT, V_REDIRECT_URL, V_REFERER, V_REMOTE_IP,
+    V_PROXY_SSL_VERIFY_RESULT, V_PROXY_USED, V_REDIRECT_URL, V_REFERER, V_REMOTE_IP,
     V_REMOTE_PORT, V_RESPONSE_CODE, V_REUSED, V_SCHEME, V_SIZE_DOWNLOAD,
     V_SIZE_HEADER,
     V_SIZE_REQUEST, V_SIZE_UPLOAD, V_SPEED_DOWNLOAD, V_SPEED_UPLOAD,
     V_SSL_VERIFY_RESULT, V_TCP_RETRANS, V_TCP_RTT, V_TIME_APPCONNECT,
     V_TIME_CONNECT, V_TIME_DNS, V_TIME_NAMELOOKUP, V_TIME_POSTTRANSFER,
-    V_TIME_PRETRANSFER, V_TIME_QUEUE, V_TIME_REDIRECT, V_TIME_SERVER,
+    V_TIME_PRETRANSFER, V_TIME_PROXY_CONNECT, V_TIME_QUEUE, V_TIME_REDIRECT, V_TIME_SERVER,
     V_TIME_STARTTRANSFER, V_TIME_TCP, V_TIME_TLS, V_TIME_TOTAL,
-    V_TIME_TRANSFER, V_URL, V_URL_EFFECTIVE, V_URLNUM, V_XFER_ID, V__COUNT
+    V_TIME_TRANSFER, V_TIME_TUNNEL, V_URL, V_URL_EFFECTIVE, V_URLNUM, V_XFER_ID, V__COUNT
 };
 static const char *const names[V__COUNT] = {
     "certs", "closed_by", "conn_id", "content_type", "dns_server", "dns_ttl",
     "errormsg", "exitcode", "filename_effective", "http_code", "http_connect",
     "http_version", "local_ip", "local_port", "method", "num_certs",
     "num_connects", "num_headers", "num_redirects", "num_retries",
-    "proxy_ssl_verify_result", "redirect_url", "referer", "remote_ip",
+    "proxy_ssl_verify_result", "proxy_used", "redirect_url", "referer", "remote_ip",
     "remote_port", "response_code", "reused", "scheme", "size_download",
     "size_header",
     "size_request", "size_upload", "speed_download", "speed_upload",
     "ssl_verify_result", "tcp_retrans", "tcp_rtt", "time_appconnect",
     "time_connect", "time_dns", "time_namelookup", "time_posttransfer",
-    "time_pretransfer", "time_queue", "time_redirect", "time_server",
+    "time_pretransfer", "time_proxy_connect", "time_queue", "time_redirect", "time_server",
     "time_starttransfer", "time_tcp", "time_tls", "time_total",
-    "time_transfer", "url", "url_effective", "urlnum", "xfer_id",
+    "time_transfer", "time_tunnel", "url", "url_effective", "urlnum", "xfer_id",
 };
 
 static void get(const ctx *x, enum var id, val *v)
@@ -515,7 +515,16 @@ static void get(const ctx *x, enum var id, val *v)
     case V_URLNUM: /* one client per run: the transfer's index */
         v->i = x->tr.xfer_id;
         break;
-    case V_HTTP_CONNECT: v->i = 0; break;          /* no proxies */
+    case V_HTTP_CONNECT: v->kind = K_CODE; v->i = r ? hf_response_http_connect(r) : 0; break;
+    case V_PROXY_USED: v->i = r ? hf_response_proxy_used(r) : 0; break;
+    case V_TIME_PROXY_CONNECT:
+        v->kind = K_TIME;
+        v->ns = r ? hf_response_time_ns(r, HF_TIME_PROXY_CONNECT) : 0;
+        break;
+    case V_TIME_TUNNEL:
+        v->kind = K_TIME;
+        v->ns = r ? hf_response_time_ns(r, HF_TIME_TUNNEL) : 0;
+        break;
     case V_PROXY_SSL_VERIFY_RESULT: v->i = 0; break;
     case V_REDIRECT_URL:
         v->kind = K_OPT;

@@ -32,6 +32,7 @@ extern "C" {
     XX(UNSUPPORTED_PROTOCOL, 1, "unsupported protocol")                       \
     XX(BAD_ARG, 2, "bad argument")                                            \
     XX(URL, 3, "malformed URL")                                               \
+    XX(RESOLVE_PROXY, 5, "could not resolve proxy")                           \
     XX(RESOLVE, 6, "could not resolve host")                                  \
     XX(CONNECT, 7, "could not connect")                                       \
     XX(WEIRD_REPLY, 8, "weird server reply")                                  \
@@ -55,7 +56,8 @@ extern "C" {
     XX(TOO_LARGE, 63, "maximum size exceeded")                                \
     XX(SEND_FAIL_REWIND, 65, "the request body cannot be sent again")         \
     XX(SSL_CACERT_BADFILE, 77, "problem with the CA certificate file")        \
-    XX(SSL_PINNEDPUBKEY, 90, "public key does not match the pinned key")
+    XX(SSL_PINNEDPUBKEY, 90, "public key does not match the pinned key")     \
+    XX(PROXY, 97, "proxy handshake failed")
 
 typedef enum hf_err {
 #define HF_XX_ENUM(name, val, msg) HF_E_##name = val,
@@ -77,7 +79,9 @@ typedef struct hf_response hf_response;
 
 /* A new client, or NULL when out of memory. */
 HF_EXTERN hf_client *hf_client_new(void);
-/* Closes pooled connections and frees everything the client owns. */
+/* Closes pooled connections and frees everything the client owns.
+ * Transfers still pending end without their done callbacks (their
+ * responses are freed). */
 HF_EXTERN void hf_client_free(hf_client *c);
 /* curl's --resolve syntax: "HOST:PORT:ADDR[,ADDR...]" (IPv6 ADDR may be
  * bracketed); a leading '-' removes an entry.  HF_E_BAD_ARG on bad syntax. */
@@ -164,6 +168,38 @@ HF_EXTERN hf_err hf_request_body_reader(hf_request *r, hf_read_fn *read,
  * cannot be opened fails the transfer with HF_E_READ (26). */
 HF_EXTERN hf_err hf_request_body_file(hf_request *r, const char *path);
 
+/* Proxies (curl's -x and friends).  spec: [scheme://][user:pass@]host[:port]
+ * with scheme http (the default: absolute-form requests for http URLs, a
+ * CONNECT tunnel for https), https (TLS to the proxy, then as http),
+ * socks4, socks4a, socks5 (hflow resolves the origin) or socks5h (the
+ * proxy resolves it); default port 1080 (https: 443).  NULL (the default):
+ * from the environment as curl reads it (http_proxy -- never HTTP_PROXY --,
+ * https_proxy / HTTPS_PROXY, all_proxy / ALL_PROXY, no_proxy / NO_PROXY);
+ * "": no proxy at all.  A bad spec fails the transfer (HF_E_BAD_ARG). */
+HF_EXTERN hf_err hf_request_set_proxy(hf_request *r, const char *spec);
+/* curl's --noproxy: hosts that go direct ("*", names matched as domain
+ * suffixes, addresses and CIDR blocks, comma-separated).  NULL: the
+ * environment's no_proxy; "": none. */
+HF_EXTERN hf_err hf_request_set_noproxy(hf_request *r, const char *list);
+/* Proxy credentials (-U) and how to send them: HF_AUTH_BASIC at once (the
+ * default), HF_AUTH_DIGEST in answer to a 407.  They override the spec's.
+ * They go to the proxy only: in CONNECT, or in the requests themselves for
+ * http URLs sent to an http proxy without a tunnel; never to the origin. */
+HF_EXTERN hf_err hf_request_set_proxy_auth(hf_request *r, const char *user,
+                                           const char *password,
+                                           unsigned methods);
+/* -p: tunnel http URLs through an http proxy with CONNECT too. */
+HF_EXTERN hf_err hf_request_set_proxy_tunnel(hf_request *r, int on);
+/* --proxy-header: a header for the proxy only (curl's -H syntax).  The
+ * request's own headers never go into CONNECT. */
+HF_EXTERN hf_err hf_request_proxy_header(hf_request *r, const char *line);
+/* TLS to an https:// proxy: --proxy-cacert / --proxy-capath and
+ * --proxy-insecure (verification is on by default). */
+HF_EXTERN hf_err hf_request_set_proxy_tls(hf_request *r, const char *cafile,
+                                          const char *capath, int insecure);
+/* --preproxy: a SOCKS proxy to reach the (http or https) proxy through. */
+HF_EXTERN hf_err hf_request_set_preproxy(hf_request *r, const char *spec);
+
 /* TLS (https).  Verification is on by default; each setter copies its
  * strings; NULL restores the default.  A connection or TLS session made
  * under one configuration is never reused under another. */
@@ -242,7 +278,8 @@ HF_EXTERN hf_err hf_request_set_expect_threshold(hf_request *r, int64_t n);
  * socket, so TCP's window stops the server), or anything else to abort
  * the transfer with HF_E_WRITE.  Without a sink the body is kept in
  * memory (hf_response_body). */
-#define HF_WRITE_PAUSE 0x10000001
+#define HF_WRITE_PAUSE 0x10000001 /* hf_submit only: under hf_send, which
+                                   * gives no handle to resume, it aborts */
 typedef int hf_write_fn(void *arg, const void *data, size_t len);
 HF_EXTERN hf_err hf_request_set_sink(hf_request *r, hf_write_fn *fn,
                                      void *arg);
@@ -280,7 +317,9 @@ HF_EXTERN hf_err hf_request_set_debug_fn(hf_request *r, hf_debug_fn *fn,
 /* ---- sending ------------------------------------------------------------- */
 
 /* Blocking: run the client's loop until the request is done (other
- * submitted transfers progress meanwhile).  *out receives a response even
+ * submitted transfers progress meanwhile).  From inside a callback of the
+ * same client it returns HF_E_BAD_FUNCTION_ARG, as do hf_client_run and
+ * hf_client_process.  *out receives a response even
  * on failure (with what was learnt: timings, the error message), or NULL
  * only when memory ran out.  The request may be sent again.  Returns
  * HF_OK or the error.  Not from inside a callback of the same client. */
@@ -336,7 +375,9 @@ HF_EXTERN hf_err hf_client_process(hf_client *c);
  * resolving, connecting, sending or receiving; its connection is closed
  * (hflow sends RST when unread bytes remain) unless it was still unused.
  * The done callback runs from the loop, not from inside this call.
- * Cancelling a transfer that has already ended does nothing. */
+ * Cancelling a transfer that has ended but whose callback has not run yet
+ * (or that is already cancelled) does nothing.  Once the done callback has
+ * returned, x is freed: keep no copy of it (clear yours in the callback). */
 HF_EXTERN hf_err hf_transfer_cancel(hf_transfer *x);
 /* Pause: stop receiving (the sink gets nothing and the socket is not read)
  * until resume.  Timeouts keep running.  Resume may be called from any
@@ -420,9 +461,19 @@ typedef enum hf_time {
     HF_TIME_TOTAL,
     HF_TIME_APPCONNECT,      /* TLS handshake done (0 for http) */
     HF_TIME_POSTTRANSFER,    /* the whole request was sent */
+    HF_TIME_PROXY_CONNECT,   /* connected to the proxy (TCP, and TLS to an
+                              * https proxy); 0 without a proxy */
+    HF_TIME_TUNNEL,          /* the proxy's tunnel is up (CONNECT 2xx or
+                              * the SOCKS reply); 0 without one */
     HF_TIME__COUNT
 } hf_time;
 HF_EXTERN uint64_t hf_response_time_ns(const hf_response *resp, hf_time t);
+/* Whether a proxy was used (curl's proxy_used), the proxy as
+ * "scheme://host:port" (no credentials) or "", and the last CONNECT status
+ * (curl's http_connect; 0 when none was sent). */
+HF_EXTERN int hf_response_proxy_used(const hf_response *resp);
+HF_EXTERN const char *hf_response_proxy(const hf_response *resp);
+HF_EXTERN int hf_response_http_connect(const hf_response *resp);
 
 /* TLS of the connection the response came on (NULL/0 for http):
  * "TLSv1.3", the cipher, the verification result (0 = ok, else OpenSSL's
@@ -476,6 +527,11 @@ typedef enum hf_ev {
                               * says why (none for this scheme, host, port
                               * and TLS configuration; closed by the
                               * server; too old) */
+    HF_EV_TUNNEL_START,      /* asking the proxy for a tunnel: peer = the
+                              * proxy, detail = "CONNECT host:port" or
+                              * "SOCKS5 host:port" */
+    HF_EV_TUNNEL_END,        /* the tunnel is up: value = its duration in
+                              * ns, detail = the proxy's answer */
     HF_EV__COUNT
 } hf_ev;
 

@@ -6,7 +6,10 @@ set -eu
 PKGS="make gcc clang libclang-rt-14-dev pkg-config libssl-dev zlib1g-dev \
       libbrotli-dev libzstd-dev \
       nginx-light python3-httpbin gunicorn curl wrk hyperfine valgrind procps \
-      openssl ca-certificates dnsmasq-base strace tshark libpsl-dev publicsuffix"
+      openssl ca-certificates dnsmasq-base strace tshark libpsl-dev publicsuffix \
+      tinyproxy-bin microsocks"
+# tinyproxy-bin is the executable alone: the tinyproxy package would add a
+# service listening on *:8888; the tests start their own on 127.0.0.1.
 
 missing=""
 for p in $PKGS; do

@@ -99,6 +99,7 @@ struct hf_transfer {
     void *arg;
     int state;               /* JOB_* */
     int cancelled, paused;
+    int sync;                /* hf_send's: nobody could resume a pause */
     int in_done;             /* on the list of ended hops */
     struct host_ent *host;   /* for the per-host limits and rate */
     struct hf_transfer *next, *prev;  /* its host's queue / running list */
@@ -161,6 +162,19 @@ struct hf_request {
     void *debug_arg;
     char *body_file;         /* hf_request_body_file */
     char *output_file;       /* hf_request_set_output_file */
+    /* proxies */
+    char *proxy;             /* -x; NULL with proxy_given 0: environment */
+    int proxy_given;
+    char *noproxy;           /* --noproxy; likewise */
+    int noproxy_given;
+    char *proxy_user, *proxy_pass;   /* -U */
+    unsigned proxy_auth;     /* HF_AUTH_* */
+    int proxy_tunnel;        /* -p */
+    char **proxy_hdrs;       /* --proxy-header lines */
+    size_t nproxy_hdrs;
+    char *proxy_cafile, *proxy_capath;
+    int proxy_insecure;
+    char *preproxy;
 };
 
 typedef struct resp_hdr {
@@ -196,6 +210,9 @@ struct hf_response {
     long tls_verify;
     int tls_ncerts;
     char *tls_certs;
+    int proxy_used;          /* via a proxy */
+    char proxy[300];         /* "scheme://host:port" */
+    int http_connect;        /* the last CONNECT status */
 };
 
 /* request.c: RFC 9110 5.6.2 tokens. */

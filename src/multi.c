@@ -328,6 +328,7 @@ static int drive(hf_client *c, int timeout_ms)
     struct multi *m = c->m;
     if (m->dhead)
         timeout_ms = 0;
+    m->in_drive = 1;
     int rc = loop_once(c->lp, timeout_ms);
     if (rc < 0) {
         char why[160];
@@ -336,6 +337,7 @@ static int drive(hf_client *c, int timeout_ms)
             job_cancel(j, HF_E_RECV, why);
     }
     reap(c);
+    m->in_drive = 0;
     return rc < 0 ? -1 : 0;
 }
 
@@ -408,6 +410,8 @@ hf_err hf_client_run(hf_client *c, long timeout_ms)
         return HF_E_BAD_FUNCTION_ARG;
     if (!c->m || !c->m->pending)
         return HF_OK;
+    if (c->m->in_drive)
+        return HF_E_BAD_FUNCTION_ARG; /* from a callback of this client */
     uint64_t end = timeout_ms >= 0 ? loop_now_ns() + (uint64_t)timeout_ms * 1000000u : 0;
     while (c->m->pending) {
         int wait = -1;
@@ -443,6 +447,8 @@ hf_err hf_client_process(hf_client *c)
         return HF_E_BAD_FUNCTION_ARG;
     if (!get_multi(c))
         return HF_E_NOMEM;
+    if (c->m->in_drive)
+        return HF_E_BAD_FUNCTION_ARG; /* from a callback of this client */
     return drive(c, 0) < 0 ? HF_E_RECV : HF_OK;
 }
 
@@ -590,10 +596,14 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     *out = NULL;
     if (!c || !rq)
         return HF_E_BAD_FUNCTION_ARG;
+    if (c->m && c->m->in_drive)
+        return HF_E_BAD_FUNCTION_ARG; /* from a callback of this client */
     sync_wait w = {0};
-    hf_err e = hf_submit(c, rq, sync_done, &w, NULL);
+    hf_transfer *x;
+    hf_err e = hf_submit(c, rq, sync_done, &w, &x);
     if (e)
         return e;
+    x->sync = 1;
     while (!w.finished)
         drive(c, -1);
     *out = w.rs;
@@ -621,6 +631,7 @@ void multi_free(hf_client *c)
     while (m->running) {
         struct hf_transfer *j = m->running;
         list_del(&m->running, j);
+        j->in_done = 1; /* its ending must not put it on the list again */
         job_free_state(j);
         hf_response_free(j->rs);
         free(j);

@@ -321,6 +321,16 @@ void hf_request_free(hf_request *r)
     free(r->netrc_file);
     free(r->body_file);
     free(r->output_file);
+    free(r->proxy);
+    free(r->noproxy);
+    free(r->proxy_user);
+    free(r->proxy_pass);
+    for (size_t i = 0; i < r->nproxy_hdrs; i++)
+        free(r->proxy_hdrs[i]);
+    free(r->proxy_hdrs);
+    free(r->proxy_cafile);
+    free(r->proxy_capath);
+    free(r->preproxy);
     char **strs[] = {&r->cafile, &r->capath, &r->ciphers, &r->tls13_ciphers,
                      &r->curves, &r->cert, &r->key, &r->key_password,
                      &r->pinned};
@@ -874,4 +884,106 @@ uint64_t hf_response_time_ns(const hf_response *resp, hf_time t)
     if (!resp || (int)t < 0 || t >= HF_TIME__COUNT)
         return 0;
     return resp->t[t];
+}
+
+/* ---- proxies ------------------------------------------------------------ */
+
+hf_err hf_request_set_proxy(hf_request *r, const char *spec)
+{
+    if (!r)
+        return HF_E_BAD_FUNCTION_ARG;
+    hf_err e = set_str(&r->proxy, spec);
+    if (!e)
+        r->proxy_given = spec != NULL;
+    return e;
+}
+
+hf_err hf_request_set_noproxy(hf_request *r, const char *list)
+{
+    if (!r)
+        return HF_E_BAD_FUNCTION_ARG;
+    hf_err e = set_str(&r->noproxy, list);
+    if (!e)
+        r->noproxy_given = list != NULL;
+    return e;
+}
+
+hf_err hf_request_set_proxy_auth(hf_request *r, const char *user,
+                                 const char *password, unsigned methods)
+{
+    if (!r || (methods & ~(unsigned)(HF_AUTH_BASIC | HF_AUTH_DIGEST)))
+        return HF_E_BAD_FUNCTION_ARG;
+    char *u = NULL, *p = NULL;
+    if ((user && !(u = strdup(user))) || (user && !(p = strdup(password ? password : "")))) {
+        free(u);
+        return HF_E_NOMEM;
+    }
+    free(r->proxy_user);
+    if (r->proxy_pass)
+        explicit_bzero(r->proxy_pass, strlen(r->proxy_pass));
+    free(r->proxy_pass);
+    r->proxy_user = u;
+    r->proxy_pass = p;
+    r->proxy_auth = methods ? methods : HF_AUTH_BASIC;
+    return HF_OK;
+}
+
+hf_err hf_request_set_proxy_tunnel(hf_request *r, int on)
+{
+    if (!r)
+        return HF_E_BAD_FUNCTION_ARG;
+    r->proxy_tunnel = !!on;
+    return HF_OK;
+}
+
+hf_err hf_request_proxy_header(hf_request *r, const char *line)
+{
+    if (!r || !line)
+        return HF_E_BAD_FUNCTION_ARG;
+    /* the same rules as -H: a name that is a token, no CR, LF or NUL */
+    size_t n = strcspn(line, ":;");
+    if (!line[n] || n == 0 || strpbrk(line, "\r\n"))
+        return HF_E_BAD_ARG;
+    char **p = realloc(r->proxy_hdrs, (r->nproxy_hdrs + 1) * sizeof *p);
+    if (!p)
+        return HF_E_NOMEM;
+    r->proxy_hdrs = p;
+    if (!(p[r->nproxy_hdrs] = strdup(line)))
+        return HF_E_NOMEM;
+    r->nproxy_hdrs++;
+    return HF_OK;
+}
+
+hf_err hf_request_set_proxy_tls(hf_request *r, const char *cafile,
+                                const char *capath, int insecure)
+{
+    if (!r)
+        return HF_E_BAD_FUNCTION_ARG;
+    hf_err e = set_str(&r->proxy_cafile, cafile);
+    if (!e)
+        e = set_str(&r->proxy_capath, capath);
+    r->proxy_insecure = !!insecure;
+    return e;
+}
+
+hf_err hf_request_set_preproxy(hf_request *r, const char *spec)
+{
+    if (!r)
+        return HF_E_BAD_FUNCTION_ARG;
+    return set_str(&r->preproxy, spec);
+}
+
+int hf_response_proxy_used(const hf_response *resp)
+{
+    return resp ? resp->proxy_used : 0;
+}
+
+const char *hf_response_proxy(const hf_response *resp)
+{
+    return resp ? resp->proxy : "";
+}
+
+int hf_response_http_connect(const hf_response *resp)
+{
+    return resp ? resp->http_connect : 0;
 }

@@ -4,6 +4,10 @@
  * tls_client; one SSL per connection, talking to the socket through a tiny
  * BIO of our own (send with MSG_NOSIGNAL, so a peer that went away costs an
  * error, never a SIGPIPE, whatever the application does with signals).
+ * Over another layer (tls_filter_new_over: a proxy tunnel, TLS to an https
+ * proxy, so TLS in TLS) the same BIO calls that layer's send/recv instead;
+ * its "would block" becomes a BIO retry and what it waits for is passed up
+ * as is (a TLS layer below may need to write in order to read).
  *
  * Sessions: OpenSSL hands every new session (TLS 1.2 at the end of the
  * handshake, TLS 1.3 tickets whenever they arrive, usually during SSL_read)
@@ -81,8 +85,14 @@ struct tls_client {
 
 typedef struct sockio {
     int fd;
+    filter *lower;            /* the layer below when it is not the socket
+                               * itself (a proxy tunnel, TLS to a proxy):
+                               * send/recv go through it; NULL: the socket */
     int eof;                  /* recv returned 0 */
     int err;                  /* errno of the last failed send/recv */
+    int lrc;                  /* the lower layer's error (HF_E_*), or 0 */
+    int lwant;                /* what the lower layer waits for, or 0 */
+    char lwhy[200];           /* the lower layer's reason for lrc */
     unsigned char *rb;        /* TLS_RBUF bytes (made at the first read):  */
     size_t roff, rlen;        /* rb[roff..rlen) read, not yet given out */
 } sockio;
@@ -102,6 +112,9 @@ typedef struct tls_conn {
     SSL_SESSION *offered;     /* the session we tried to resume (a ref) */
     SSL_SESSION *pend[TLS_PENDING_MAX];  /* sessions not yet filed */
     int npend;
+    filter *below;            /* the layer below (owned), or NULL when made
+                               * by tls_filter_new straight on a socket */
+    int below_done;           /* its handshake is complete */
     sockio io;
     tls_info info;
 } tls_conn;
@@ -124,10 +137,33 @@ static void sess_ent_free(sess_ent *e)
 
 /* ---- the socket BIO ------------------------------------------------------ */
 
+/* Through the layer below: its "would block" becomes a retry (with what
+ * it waits for kept in lwant), its error is kept in lrc / lwhy. */
+static int lower_write(BIO *b, sockio *io, const char *p, int n)
+{
+    size_t nw = 0;
+    int want = 0;
+    int rc = io->lower->ops->send(io->lower, p, (size_t)n, &nw, &want,
+                                  io->lwhy, sizeof io->lwhy);
+    if (rc) {
+        io->lrc = rc;
+        return -1;
+    }
+    if (nw > 0)
+        return (int)nw;
+    io->lwant = want;
+    BIO_set_retry_write(b);
+    return -1;
+}
+
 static int bio_write(BIO *b, const char *p, int n)
 {
     sockio *io = BIO_get_data(b);
     BIO_clear_retry_flags(b);
+    if (n <= 0)
+        return 0;
+    if (io->lower)
+        return lower_write(b, io, p, n);
     for (;;) {
         ssize_t r = send(io->fd, p, (size_t)n, MSG_NOSIGNAL);
         if (r >= 0)
@@ -149,6 +185,42 @@ static int bio_write(BIO *b, const char *p, int n)
  * round per record (tls_pending reports these bytes, so the reader goes on
  * until the socket is dry).  OpenSSL's own read-ahead would do the same
  * but moves the unread rest of its buffer to the front for every record. */
+/* One read from below: > 0 bytes, 0 at the end of the stream, -1 for an
+ * error or "would block" (then *again is set). */
+static ssize_t raw_read(sockio *io, void *p, size_t n, int *again)
+{
+    *again = 0;
+    if (io->lower) {
+        size_t nr = 0;
+        int want = 0;
+        int rc = io->lower->ops->recv(io->lower, p, n, &nr, &want, io->lwhy,
+                                      sizeof io->lwhy);
+        if (rc) {
+            io->lrc = rc;
+            return -1;
+        }
+        if (nr > 0)
+            return (ssize_t)nr;
+        if (!want)
+            return 0;
+        io->lwant = want;
+        *again = 1;
+        return -1;
+    }
+    for (;;) {
+        ssize_t r = recv(io->fd, p, n, 0);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            *again = 1;
+        else
+            io->err = errno;
+        return -1;
+    }
+}
+
 static int bio_read(BIO *b, char *p, int n)
 {
     sockio *io = BIO_get_data(b);
@@ -166,29 +238,24 @@ static int bio_read(BIO *b, char *p, int n)
     if (!io->rb)
         io->rb = malloc(TLS_RBUF);     /* without it: unbuffered reads */
     int ahead = io->rb && (size_t)n < TLS_RBUF;
-    for (;;) {
-        ssize_t r = ahead ? recv(io->fd, io->rb, TLS_RBUF, 0)
-                          : recv(io->fd, p, (size_t)n, 0);
-        if (r > 0 && ahead) {
-            io->rlen = (size_t)r;
-            io->roff = io->rlen < (size_t)n ? io->rlen : (size_t)n;
-            memcpy(p, io->rb, io->roff);
-            return (int)io->roff;
-        }
-        if (r > 0)
-            return (int)r;
-        if (r == 0) {
-            io->eof = 1;
-            return 0;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            BIO_set_retry_read(b);
-        else
-            io->err = errno;
-        return -1;
+    int again = 0;
+    ssize_t r = ahead ? raw_read(io, io->rb, TLS_RBUF, &again)
+                      : raw_read(io, p, (size_t)n, &again);
+    if (r > 0 && ahead) {
+        io->rlen = (size_t)r;
+        io->roff = io->rlen < (size_t)n ? io->rlen : (size_t)n;
+        memcpy(p, io->rb, io->roff);
+        return (int)io->roff;
     }
+    if (r > 0)
+        return (int)r;
+    if (r == 0) {
+        io->eof = 1;
+        return 0;
+    }
+    if (again)
+        BIO_set_retry_read(b);
+    return -1;
 }
 
 static int bio_puts(BIO *b, const char *s)
@@ -225,6 +292,15 @@ static BIO_METHOD *bio_method_new(void)
         return NULL;
     }
     return m;
+}
+
+/* Before each OpenSSL call: no error or wait of the layer below noted. */
+static void io_reset(sockio *io)
+{
+    io->err = 0;
+    io->lrc = 0;
+    io->lwant = 0;
+    io->lwhy[0] = 0;
 }
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -1059,17 +1135,29 @@ static int tls_handshake(filter *f, int *done, int *want, char *why, size_t wn)
         snprintf(why, wn, "the handshake failed already");
         return HF_E_SSL_CONNECT;
     }
+    if (c->below && !c->below_done) {
+        /* the layers below first (a no-op once they are done) */
+        int bd = 0;
+        int rc = c->below->ops->handshake(c->below, &bd, want, why, wn);
+        if (rc) {
+            c->failed = 1;
+            return rc;
+        }
+        if (!bd)
+            return 0;
+        c->below_done = 1;
+    }
     ERR_clear_error();
-    c->io.err = 0;
+    io_reset(&c->io);
     int r = SSL_connect(c->ssl);
     if (r != 1) {
         int e = SSL_get_error(c->ssl, r);
         if (e == SSL_ERROR_WANT_READ) {
-            *want = LOOP_READ;
+            *want = c->io.lwant ? c->io.lwant : LOOP_READ;
             return 0;
         }
         if (e == SSL_ERROR_WANT_WRITE) {
-            *want = LOOP_WRITE;
+            *want = c->io.lwant ? c->io.lwant : LOOP_WRITE;
             return 0;
         }
         long vr = SSL_get_verify_result(c->ssl);
@@ -1080,13 +1168,15 @@ static int tls_handshake(filter *f, int *done, int *want, char *why, size_t wn)
         char reason[200];
         unsigned long code = ssl_reason(reason, sizeof reason);
         if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING ||
-            (e == SSL_ERROR_SYSCALL && !code && !c->io.err) ||
+            (e == SSL_ERROR_SYSCALL && !code && !c->io.err && !c->io.lrc) ||
             (e == SSL_ERROR_ZERO_RETURN))
             snprintf(why, wn, "the server closed the connection during the "
                      "handshake%s%s%s", reason[0] ? " (" : "", reason,
                      reason[0] ? ")" : "");
         else if (e == SSL_ERROR_SYSCALL && c->io.err)
             errno_text(c->io.err, why, wn);
+        else if (c->io.lrc)
+            snprintf(why, wn, "%s", c->io.lwhy);
         else if (reason[0])
             snprintf(why, wn, "%s", reason);
         else
@@ -1141,11 +1231,11 @@ static int io_error(tls_conn *c, int r, int *want, int *eof, int deflt,
     unsigned long code;
     switch (e) {
     case SSL_ERROR_WANT_READ:
-        *want = LOOP_READ;
+        *want = c->io.lwant ? c->io.lwant : LOOP_READ;
         ERR_clear_error();
         return 0;
     case SSL_ERROR_WANT_WRITE:
-        *want = LOOP_WRITE;
+        *want = c->io.lwant ? c->io.lwant : LOOP_WRITE;
         ERR_clear_error();
         return 0;
     case SSL_ERROR_ZERO_RETURN:       /* close_notify */
@@ -1154,7 +1244,7 @@ static int io_error(tls_conn *c, int r, int *want, int *eof, int deflt,
         return 0;
     case SSL_ERROR_SYSCALL:
         code = ssl_reason(reason, sizeof reason);
-        if (!code && !c->io.err) {    /* closed without close_notify */
+        if (!code && !c->io.err && !c->io.lrc) {  /* no close_notify */
             c->unclean_eof = 1;
             *eof = 1;
             return 0;
@@ -1162,6 +1252,8 @@ static int io_error(tls_conn *c, int r, int *want, int *eof, int deflt,
         c->failed = 1;
         if (c->io.err)
             errno_text(c->io.err, why, wn);
+        else if (c->io.lrc)
+            snprintf(why, wn, "%s", c->io.lwhy);
         else
             snprintf(why, wn, "%s", reason);
         return deflt;
@@ -1197,7 +1289,7 @@ static int tls_send(filter *f, const void *p, size_t n, size_t *nw, int *want,
     if (n == 0)
         return 0;
     ERR_clear_error();
-    c->io.err = 0;
+    io_reset(&c->io);
     size_t w = 0;
     int r = SSL_write_ex(c->ssl, p, n, &w);
     if (r == 1) {
@@ -1225,7 +1317,7 @@ static int tls_recv(filter *f, void *p, size_t n, size_t *nr, int *want,
         return HF_E_RECV;
     }
     ERR_clear_error();
-    c->io.err = 0;
+    io_reset(&c->io);
     size_t got = 0;
     int r = SSL_read_ex(c->ssl, p, n, &got);
     if (r == 1) {
@@ -1237,24 +1329,28 @@ static int tls_recv(filter *f, void *p, size_t n, size_t *nr, int *want,
     return io_error(c, r, want, &eof, HF_E_RECV, why, wn);
 }
 
-/* Bytes epoll cannot see: a record (or part of one) inside OpenSSL, or
- * socket bytes read ahead in bio_read. */
+/* Bytes epoll cannot see: a record (or part of one) inside OpenSSL,
+ * bytes read ahead in bio_read, or bytes the layer below holds. */
 static int tls_pending(const filter *f)
 {
     const tls_conn *c = conn_of(f);
     return c->done && !c->failed &&
-           (SSL_has_pending(c->ssl) || c->io.roff < c->io.rlen);
+           (SSL_has_pending(c->ssl) || c->io.roff < c->io.rlen ||
+            (c->io.lower && c->io.lower->ops->pending(c->io.lower)));
 }
 
 static void tls_shutdown(filter *f)
 {
     tls_conn *c = conn_of(f);
-    if (!c->done || c->failed || c->unclean_eof ||
-        (SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN))
-        return;
-    ERR_clear_error();
-    (void)SSL_shutdown(c->ssl);     /* sends close_notify; never waits */
-    ERR_clear_error();
+    if (c->done && !c->failed && !c->unclean_eof &&
+        !(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN)) {
+        ERR_clear_error();
+        io_reset(&c->io);
+        (void)SSL_shutdown(c->ssl); /* sends close_notify; never waits */
+        ERR_clear_error();
+    }
+    if (c->below)                   /* then the layers below, in order */
+        c->below->ops->shutdown(c->below);
 }
 
 static void tls_destroy(filter *f)
@@ -1267,6 +1363,8 @@ static void tls_destroy(filter *f)
         SSL_SESSION_free(c->offered);
         SSL_free(c->ssl);           /* and the BIO */
         free(c->io.rb);
+        if (c->below)
+            c->below->ops->destroy(c->below);
         ERR_clear_error();
         tc_release(c->tc);
         free(c->info.certs);
@@ -1334,9 +1432,17 @@ static int host_clean(const char *host, char *out, size_t n, int *is_ip)
     return 0;
 }
 
-int tls_filter_new(tls_client *tc, const tls_config *cfg, int fd,
-                   const char *host, int port, filter **out,
-                   char *why, size_t wn)
+/* The layer the TLS BIO can bypass: the plain socket (conn.c). */
+static int is_socket_layer(const filter *f)
+{
+    return f->ops->name && strcmp(f->ops->name, "tcp") == 0;
+}
+
+/* A TLS filter on fd, or over lower when it is not NULL (then fd is
+ * lower's, and lower is taken on success only). */
+static int filter_new(tls_client *tc, const tls_config *cfg, int fd,
+                      filter *lower, const char *host, int port, filter **out,
+                      char *why, size_t wn)
 {
     char name[256];
     int is_ip = 0, rc;
@@ -1362,12 +1468,17 @@ int tls_filter_new(tls_client *tc, const tls_config *cfg, int fd,
     }
     filter *f = calloc(1, sizeof *f);
     tls_conn *c = calloc(1, sizeof *c);
-    size_t sn = strlen(name) + strlen(key) + 32;
+    /* the session key: the peer, the way to it (B.14: a session of the
+     * origin reached through a proxy is never offered to another path),
+     * and the configuration */
+    const char *via = cfg->via ? cfg->via : "";
+    size_t sn = strlen(name) + strlen(via) + strlen(key) + 48;
     char *skey = malloc(sn);
     if (!f || !c || !skey || !(c->host = strdup(host)) ||
         (cfg->pinned && !(c->pinned = strdup(cfg->pinned))))
         goto nomem;
-    snprintf(skey, sn, "%s:%d|%s", name, port, key);
+    snprintf(skey, sn, "%s:%d|via=%zu:%s|%s", name, port, strlen(via), via,
+             key);
     free(key);
     key = NULL;
     c->skey = skey;
@@ -1375,6 +1486,7 @@ int tls_filter_new(tls_client *tc, const tls_config *cfg, int fd,
     c->insecure = cfg->insecure;
     c->no_session = cfg->no_session;
     c->io.fd = fd;
+    c->io.lower = lower && !is_socket_layer(lower) ? lower : NULL;
     f->ops = &tls_ops;
     f->fd = fd;
     f->ctx = c;
@@ -1413,6 +1525,7 @@ int tls_filter_new(tls_client *tc, const tls_config *cfg, int fd,
             SSL_SESSION_free(s);
     }
     ERR_clear_error();
+    c->below = lower;               /* owned from now on */
     *out = f;
     return 0;
 nomem:
@@ -1434,4 +1547,24 @@ fail:
     }
     ERR_clear_error();
     return rc;
+}
+
+int tls_filter_new(tls_client *tc, const tls_config *cfg, int fd,
+                   const char *host, int port, filter **out,
+                   char *why, size_t wn)
+{
+    return filter_new(tc, cfg, fd, NULL, host, port, out, why, wn);
+}
+
+int tls_filter_new_over(tls_client *tc, const tls_config *cfg, filter *lower,
+                        const char *host, int port, filter **out,
+                        char *why, size_t wn)
+{
+    if (out)
+        *out = NULL;
+    if (!lower) {
+        snprintf(why, wn, "bad arguments for TLS");
+        return HF_E_BAD_FUNCTION_ARG;
+    }
+    return filter_new(tc, cfg, lower->fd, lower, host, port, out, why, wn);
 }

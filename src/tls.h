@@ -26,6 +26,12 @@ typedef struct tls_config {
     const char *alpn;          /* comma list offered, e.g. "http/1.1" */
     int no_session;            /* --no-sessionid: no session offered, none
                                 * stored (every handshake a full one) */
+    const char *via;           /* the path to the peer when it is not direct
+                                * (e.g. the proxy chain, "https://p:443"):
+                                * part of the session cache key only, so a
+                                * session is offered on the same path alone
+                                * (SECURITY.md B.14); NULL or "" = direct.
+                                * Not in tls_config_key (not TLS settings). */
 } tls_config;
 
 /* One client's TLS state: SSL_CTXs per configuration and the session
@@ -56,6 +62,22 @@ char *tls_config_key(const tls_config *cfg);
 int tls_filter_new(tls_client *tc, const tls_config *cfg, int fd,
                    const char *host, int port, filter **out,
                    char *why, size_t wn);
+
+/* The same over another layer (a proxy tunnel, TLS to an https proxy):
+ * the TLS records go through lower's send/recv, and pending() counts the
+ * bytes lower holds.  When lower is the plain socket layer (conn.c, name
+ * "tcp") the socket is used directly, as by tls_filter_new.  On success
+ * the new layer owns lower: its destroy destroys lower too, its shutdown
+ * sends close_notify and then shuts lower down; on failure lower is still
+ * the caller's.  The handshake op first completes lower's handshake (a
+ * no-op when done), so the layers may be pushed at once and only the top
+ * one driven, or each driven as it is pushed (to time every hop).  Errors
+ * of lower during the handshake are lower's (a tunnel's HF_E_RECV, ...)
+ * with its reason; after it, HF_E_SEND / HF_E_RECV with lower's reason.
+ * Same errors as tls_filter_new otherwise. */
+int tls_filter_new_over(tls_client *tc, const tls_config *cfg, filter *lower,
+                        const char *host, int port, filter **out,
+                        char *why, size_t wn);
 
 /* What the handshake was; valid after it completed, until destroy. */
 typedef struct tls_info {

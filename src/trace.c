@@ -142,7 +142,7 @@ const char *hf_ev_name(hf_ev type)
         "tls_end", "request_head", "request_body", "first_byte",
         "response_head", "response_body", "pooled", "fin_sent",
         "fin_received", "rst_sent", "rst_received", "closed", "error", "done",
-        "pool_miss",
+        "pool_miss", "tunnel_start", "tunnel_end",
     };
     return (int)type >= 0 && type < HF_EV__COUNT ? names[type] : "?";
 }

@@ -15,6 +15,9 @@
 #include "netrc.h"
 #include "h1_parse.h"
 #include "tls.h"
+#include "proxy.h"
+#include "tunnel.h"
+#include "resolver.h"
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -29,7 +32,9 @@
 #include <sys/stat.h>
 #include <sys/random.h>
 
-enum { ST_CONNECT, ST_TLS, ST_SEND, ST_EXPECT, ST_RECV_HEAD, ST_RECV_BODY, ST_DONE };
+enum { ST_CONNECT, ST_TLS, ST_SEND, ST_EXPECT, ST_RECV_HEAD, ST_RECV_BODY, ST_DONE,
+       ST_PTLS, ST_TUNNEL };
+enum { VIA_NONE = 0, VIA_FORWARD, VIA_TUNNEL };
 enum { SEND_HEAD, SEND_BODY, SEND_DONE };
 #define UPLOAD_PIECE (64 * 1024)
 #define EXPECT_WAIT_MS 1000        /* as curl: send the body after 1 s */
@@ -95,6 +100,20 @@ typedef struct transfer {
     int out_fd;             /* hf_request_set_output_file, or -1 */
     buf held;               /* decoded body that came after a pause */
     uint64_t tm_kick;       /* resume: process what is buffered */
+    /* proxies: the layers between the socket and the origin */
+    int via;                /* VIA_*: how the proxy is used */
+    int tkind;              /* TUNNEL_* for VIA_TUNNEL */
+    proxy_spec px;          /* the proxy (host set when there is one) */
+    proxy_spec pre;         /* --preproxy (host set when there is one) */
+    url pu;                 /* what to connect to: the (pre)proxy */
+    char plabel[300];       /* the proxy as "host:port" */
+    const char *puser, *ppass;  /* the proxy's credentials */
+    tls_config ptls;        /* TLS to an https proxy */
+    int pstep;              /* proxy_next's progress */
+    int in_pre;             /* the tunnel being made is the preproxy's */
+    uint64_t tunnel_t0;
+    char *origin_addr;      /* SOCKS4/5: the origin's address, found here */
+    res_query *oq;          /* ... by this lookup */
 } transfer;
 
 static void hop_ended(transfer *t)
@@ -106,6 +125,8 @@ static void hop_ended(transfer *t)
 }
 
 static void on_io(loop *l, int fd, int mask, void *arg);
+static void proxy_next(transfer *t);
+static void tunnel_step(transfer *t);
 static void do_send(transfer *t);
 static void start_exchange(transfer *t);
 static void parse_heads(transfer *t);
@@ -337,6 +358,38 @@ static int put_auth(transfer *t, buf *b)
 }
 
 /* The user's Cookie header (same origin only), else the engine's. */
+/* An http URL sent to an http proxy (no tunnel): the proxy's credentials
+ * (Basic, sent at once, RFC 9110 11.7.2) and the --proxy-header lines go in
+ * the request itself, which only the proxy reads them from. */
+static int put_proxy_fields(transfer *t, buf *b)
+{
+    const hf_request *rq = t->rq;
+    int authz_hdr = 0, rc = 0;
+    for (size_t i = 0; i < rq->nproxy_hdrs && !rc; i++) {
+        const char *l = rq->proxy_hdrs[i];
+        size_t n = strcspn(l, ":;");
+        if (n == 19 && strncasecmp(l, "Proxy-Authorization", 19) == 0)
+            authz_hdr = 1;
+        const char *v = l + n + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        if (l[n] == ';')
+            rc = buf_printf(b, "%.*s:\r\n", (int)n, l);
+        else if (*v)
+            rc = buf_printf(b, "%.*s: %s\r\n", (int)n, l, v);
+    }
+    if (!rc && !authz_hdr && t->puser &&
+        (!rq->proxy_auth || (rq->proxy_auth & HF_AUTH_BASIC))) {
+        char *a = proxy_basic_auth(t->puser, t->ppass);
+        rc = a ? buf_printf(b, "Proxy-Authorization: %s\r\n", a) : HF_E_NOMEM;
+        if (a) {
+            explicit_bzero(a, strlen(a));
+            free(a);
+        }
+    }
+    return rc;
+}
+
 static int put_cookies(transfer *t, buf *b)
 {
     const req_hdr *uc = user_hdr(t->rq, "Cookie");
@@ -382,7 +435,10 @@ static int build_head(transfer *t)
     buf *b = &t->out;
     char *target = url_target(&t->u), *host = url_host_header(&t->u);
     int rc = (!target || !host) ? HF_E_NOMEM : 0;
-    if (!rc)
+    if (!rc && t->via == VIA_FORWARD) /* RFC 9112 3.2.2: to a proxy */
+        rc = buf_printf(b, "%s %s://%s%s HTTP/1.1\r\n", t->method, t->u.scheme,
+                        host, target);
+    else if (!rc)
         rc = buf_printf(b, "%s %s HTTP/1.1\r\n", t->method, target);
     if (!rc)
         rc = put_default(b, rq, "Host", host);
@@ -396,6 +452,8 @@ static int build_head(transfer *t)
         rc = put_auth(t, b);
     if (!rc)
         rc = put_cookies(t, b);
+    if (!rc && t->via == VIA_FORWARD)
+        rc = put_proxy_fields(t, b);
     for (size_t i = 0; i < rq->nhdrs && !rc; i++)
         if (rq->hdrs[i].value && !is_default(rq->hdrs[i].name) &&
             /* RFC 9110 15.4: a redirect that dropped the body drops the
@@ -491,11 +549,27 @@ static void tls_step(transfer *t)
     int done = 0, want = 0;
     int rc = cn->top->ops->handshake(cn->top, &done, &want, why, sizeof why);
     if (rc) {
-        fail(t, (hf_err)rc, "TLS handshake with %s (%s): %s", t->peer,
-             t->u.host, why);
+        if (t->state == ST_PTLS)
+            fail(t, (hf_err)rc, "TLS handshake with proxy %s: %s", t->plabel, why);
+        else
+            fail(t, (hf_err)rc, "TLS handshake with %s (%s): %s", t->peer,
+                 t->u.host, why);
         return;
     }
-    if (done)
+    if (done && t->state == ST_PTLS) {
+        const tls_info *ti = tls_filter_info(cn->top);
+        phase_end(t);
+        char d[300];
+        snprintf(d, sizeof d, "proxy %s: %s, cipher %s, certificate %s", t->plabel,
+                 ti ? ti->version : "?", ti ? ti->cipher : "?",
+                 ti ? ti->verify_msg : "?");
+        ev_args ea = {0};
+        ea.peer = cn->remote;
+        ea.detail = d;
+        ev(t, HF_EV_TLS_END, &ea);
+        info(t, "TLS with proxy %s done: %s", t->plabel, d);
+        proxy_next(t);
+    } else if (done)
         tls_done(t);
     else
         loop_watch(t->c->lp, cn->fd, want, on_io, t);
@@ -510,13 +584,22 @@ static void start_tls(transfer *t)
         return;
     }
     filter *f = NULL;
-    int rc = tls_filter_new(c->tls, &t->tls, t->cn->fd, t->u.host, t->u.port,
-                            &f, why, sizeof why);
+    /* inside a tunnel through an https proxy: TLS in TLS, over the layers;
+     * else straight on the socket (a tunnel's layer has nothing buffered:
+     * the client speaks first in TLS) */
+    int over = t->via == VIA_TUNNEL && t->px.scheme == PROXY_HTTPS;
+    int rc = over ? tls_filter_new_over(c->tls, &t->tls, t->cn->top, t->u.host,
+                                        t->u.port, &f, why, sizeof why)
+                  : tls_filter_new(c->tls, &t->tls, t->cn->fd, t->u.host, t->u.port,
+                                   &f, why, sizeof why);
     if (rc) {
         fail(t, (hf_err)rc, "TLS setup for %s: %s", t->peer, why);
         return;
     }
-    conn_push(t->cn, f);
+    if (over)
+        t->cn->top = f; /* it owns the layers below */
+    else
+        conn_push(t->cn, f);
     t->cn->is_tls = 1;
     t->state = ST_TLS;
     phase_start(t, "--tls-timeout", t->rq->tls_ms);
@@ -576,6 +659,10 @@ static void connected(transfer *t, int fd, const attempt *a)
     info(t, "Connected to %s (%s) port %d (#%ld) from %s in %.2f ms", t->u.host,
          cn->remote_ip, cn->remote_port, cn->id, cn->local,
          (double)(a->end_ns - a->start_ns) / 1e6);
+    if (t->via) {
+        proxy_next(t);
+        return;
+    }
     if (t->https) {
         start_tls(t);
         return;
@@ -606,7 +693,13 @@ static void k_connected(void *arg, int fd, const attempt *a)
 
 static void k_failed(void *arg, int err, const char *msg)
 {
-    fail(arg, (hf_err)err, "%s", msg);
+    transfer *t = arg;
+    if (t->via && err == HF_E_RESOLVE) /* curl's 5: the proxy's name */
+        fail(t, HF_E_RESOLVE_PROXY, "proxy: %s", msg);
+    else if (t->via)
+        fail(t, (hf_err)err, "proxy: %s", msg);
+    else
+        fail(t, (hf_err)err, "%s", msg);
 }
 
 static void k_log(void *arg, const char *line)
@@ -635,7 +728,7 @@ static void on_connect_timeout(loop *l, void *arg)
         fail(t, HF_E_TIMEOUT, "resolve %s: timed out", t->u.host);
 }
 
-static void resolve_and_connect(transfer *t)
+static void connect_to(transfer *t, const url *u)
 {
     static const connect_cb cb0;
     connect_cb cb = cb0;
@@ -648,7 +741,8 @@ static void resolve_and_connect(transfer *t)
     connector_free(t->k);
     t->k = NULL;
     t->state = ST_CONNECT;
-    snprintf(t->peer, sizeof t->peer, "%s:%d", t->u.host, t->u.port);
+    t->pstep = 0;
+    snprintf(t->peer, sizeof t->peer, "%s:%d", u->host, u->port);
     long cms = t->rq->connect_timeout_ms ? t->rq->connect_timeout_ms
              : t->c->connect_timeout_ms ? t->c->connect_timeout_ms
              : DEFAULT_CONNECT_MS;
@@ -656,8 +750,395 @@ static void resolve_and_connect(transfer *t)
         loop_timer_cancel(t->c->lp, t->tm_conn);
     t->tm_conn = loop_timer(t->c->lp, (uint64_t)cms, on_connect_timeout, t);
     phase_start(t, "--dns-timeout", t->rq->dns_ms);
-    if (connector_start(t->c, &t->u, t->t0, &cb, &t->k) != 0)
+    if (connector_start(t->c, u, t->t0, &cb, &t->k) != 0)
         fail(t, HF_E_NOMEM, "connect to %s: out of memory", t->peer);
+}
+
+/* ---- proxies (issue 8): the layers between the socket and the origin ----- */
+
+static const char *env_get(const char *name, void *arg)
+{
+    (void)arg;
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+static int socks_kind_of(proxy_scheme s)
+{
+    return s == PROXY_SOCKS4 ? TUNNEL_SOCKS4 : s == PROXY_SOCKS4A ? TUNNEL_SOCKS4A
+         : s == PROXY_SOCKS5 ? TUNNEL_SOCKS5 : TUNNEL_SOCKS5H;
+}
+
+static int is_socks(proxy_scheme s)
+{
+    return s != PROXY_HTTP && s != PROXY_HTTPS;
+}
+
+/* "host:port" of a spec, IPv6 bracketed. */
+static void spec_label(const proxy_spec *p, char *out, size_t n)
+{
+    snprintf(out, n, p->host_type == PROXY_HOST_IPV6 ? "[%s]:%d" : "%s:%d",
+             p->host, p->port);
+}
+
+/* A spec as a URL to connect to. */
+static int spec_url(const proxy_spec *p, url *u)
+{
+    char s[400], why[64];
+    snprintf(s, sizeof s, p->host_type == PROXY_HOST_IPV6 ? "http://[%s]:%d/"
+             : "http://%s:%d/", p->host, p->port);
+    return url_parse(u, s, why, sizeof why);
+}
+
+static int parse_spec(transfer *t, proxy_spec *p, const char *spec,
+                      const char *what)
+{
+    char why[160] = "";
+    int rc = proxy_parse(p, spec, why, sizeof why);
+    if (!rc)
+        return 0;
+    /* curl: an unknown scheme is exit 7, another bad spec exit 5 */
+    hf_err e = rc == HF_E_NOMEM ? HF_E_NOMEM
+             : rc == HF_E_UNSUPPORTED_PROTOCOL ? HF_E_CONNECT : HF_E_RESOLVE_PROXY;
+    fail(t, e, "%s for %s: %s", what, t->u.host, why);
+    return -1;
+}
+
+/* Which proxy this hop goes through (-x, the environment, --noproxy), and
+ * how.  0, or -1 when the transfer failed. */
+static int proxy_select(transfer *t)
+{
+    hf_request *rq = t->rq;
+    const char *source = NULL;
+    const char *spec = proxy_choose(t->u.scheme, t->u.host,
+                                    rq->proxy_given ? rq->proxy : NULL,
+                                    rq->noproxy_given ? rq->noproxy : NULL,
+                                    env_get, NULL, &source);
+    if (!spec) {
+        if (source && strcmp(source, "--proxy") != 0)
+            info(t, "Not using a proxy for %s (%s)", t->u.host, source);
+        return 0;
+    }
+    if (parse_spec(t, &t->px, spec, "proxy"))
+        return -1;
+    if (rq->preproxy && *rq->preproxy) {
+        if (parse_spec(t, &t->pre, rq->preproxy, "preproxy"))
+            return -1;
+        if (!is_socks(t->pre.scheme) || is_socks(t->px.scheme)) {
+            fail(t, HF_E_BAD_ARG, "preproxy for %s: a SOCKS proxy in front of "
+                 "an http or https proxy is needed", t->u.host);
+            return -1;
+        }
+    }
+    spec_label(&t->px, t->plabel, sizeof t->plabel);
+    t->puser = rq->proxy_user ? rq->proxy_user : t->px.user;
+    t->ppass = rq->proxy_user ? rq->proxy_pass : t->px.password;
+    if (is_socks(t->px.scheme)) {
+        t->via = VIA_TUNNEL;
+        t->tkind = socks_kind_of(t->px.scheme);
+    } else if (t->https || rq->proxy_tunnel) {
+        t->via = VIA_TUNNEL;
+        t->tkind = TUNNEL_CONNECT;
+    } else {
+        t->via = VIA_FORWARD;
+    }
+    if (spec_url(t->pre.host ? &t->pre : &t->px, &t->pu)) {
+        fail(t, HF_E_NOMEM, "proxy for %s: out of memory", t->u.host);
+        return -1;
+    }
+    t->rs->proxy_used = 1;
+    char *shown = proxy_spec_string(&t->px, 0);
+    snprintf(t->rs->proxy, sizeof t->rs->proxy, "%s", shown ? shown : t->plabel);
+    free(shown);
+    if (t->px.scheme == PROXY_HTTPS) {
+        tls_config *pc = &t->ptls;
+        pc->insecure = rq->proxy_insecure;
+        pc->cafile = rq->proxy_cafile;
+        pc->capath = rq->proxy_capath;
+        pc->alpn = "http/1.1";
+        pc->no_session = rq->no_session;
+    }
+    info(t, "Using proxy %s (%s) %s", t->rs->proxy, source ? source : "-x",
+         t->via == VIA_FORWARD ? "for an absolute-form request"
+         : t->tkind == TUNNEL_CONNECT ? "through a CONNECT tunnel" : "through SOCKS");
+    return 0;
+}
+
+/* The pool key's proxy part: the whole chain with its credentials and the
+ * proxy's TLS configuration (SECURITY.md B). */
+static int proxy_key(transfer *t, buf *key)
+{
+    char *ps = proxy_spec_string(&t->px, 1), *pre = NULL, *tk = NULL;
+    int rc = !ps;
+    if (!rc && t->pre.host)
+        rc = !(pre = proxy_spec_string(&t->pre, 1));
+    if (!rc && t->px.scheme == PROXY_HTTPS)
+        rc = !(tk = tls_config_key(&t->ptls));
+    if (!rc)
+        rc = buf_printf(key, "|via %s%s%s%s%s%s%s", ps, t->via == VIA_TUNNEL ? " tunnel" : "",
+                        pre ? " pre " : "", pre ? pre : "", tk ? " tls " : "",
+                        tk ? tk : "", t->rq->proxy_user ? " user" : "");
+    if (!rc && t->rq->proxy_user) /* -U credentials are not in the spec */
+        rc = buf_printf(key, " %s:%s", t->puser, t->ppass ? t->ppass : "");
+    free(ps);
+    free(pre);
+    free(tk);
+    return rc;
+}
+
+/* After TCP to the first hop: each proxy layer in turn, then the origin. */
+static void start_tunnel(transfer *t);
+static void start_proxy_tls(transfer *t);
+
+static void proxy_next(transfer *t)
+{
+    for (;;) {
+        int step = t->pstep++;
+        if (step == 0 && t->pre.host) {
+            t->in_pre = 1;
+            start_tunnel(t);
+            return;
+        }
+        if (step == 1 && t->px.scheme == PROXY_HTTPS) {
+            start_proxy_tls(t);
+            return;
+        }
+        if (step == 2) {
+            t->rs->t[HF_TIME_PROXY_CONNECT] = since(t);
+            if (t->via == VIA_TUNNEL) {
+                t->in_pre = 0;
+                start_tunnel(t);
+                return;
+            }
+        }
+        if (step == 3) {
+            if (t->via == VIA_TUNNEL)
+                t->rs->t[HF_TIME_TUNNEL] = since(t);
+            snprintf(t->peer, sizeof t->peer, "%s:%d via %s", t->u.host,
+                     t->u.port, t->plabel);
+            if (t->https) {
+                start_tls(t);
+                return;
+            }
+            t->state = ST_SEND;
+            start_exchange(t);
+            return;
+        }
+    }
+}
+
+static void start_proxy_tls(transfer *t)
+{
+    hf_client *c = t->c;
+    char why[256] = "";
+    if (!c->tls && !(c->tls = tls_client_new())) {
+        fail(t, HF_E_NOMEM, "TLS handshake with proxy %s: OpenSSL failed to start",
+             t->plabel);
+        return;
+    }
+    filter *f = NULL;
+    int over = t->pre.host != NULL; /* inside the preproxy's tunnel */
+    int rc = over ? tls_filter_new_over(c->tls, &t->ptls, t->cn->top, t->px.host,
+                                        t->px.port, &f, why, sizeof why)
+                  : tls_filter_new(c->tls, &t->ptls, t->cn->fd, t->px.host,
+                                   t->px.port, &f, why, sizeof why);
+    if (rc) {
+        fail(t, (hf_err)rc, "TLS setup for proxy %s: %s", t->plabel, why);
+        return;
+    }
+    if (over)
+        t->cn->top = f;
+    else
+        conn_push(t->cn, f);
+    t->state = ST_PTLS;
+    phase_start(t, "--tls-timeout", t->rq->tls_ms);
+    char d[300];
+    snprintf(d, sizeof d, "proxy %s, SNI %s", t->plabel,
+             t->px.host_type == PROXY_HOST_NAME ? t->px.host : "none");
+    ev_args ea = {0};
+    ea.peer = t->cn->remote;
+    ea.detail = d;
+    ev(t, HF_EV_TLS_START, &ea);
+    info(t, "TLS handshake with proxy %s (verify %s)", t->plabel,
+         t->ptls.insecure ? "off" : "on");
+    tls_step(t);
+}
+
+static void start_tunnel(transfer *t)
+{
+    hf_request *rq = t->rq;
+    tunnel_cfg tc;
+    memset(&tc, 0, sizeof tc);
+    char label[300];
+    if (t->in_pre) { /* the preproxy (SOCKS) to the proxy */
+        spec_label(&t->pre, label, sizeof label);
+        tc.kind = socks_kind_of(t->pre.scheme);
+        tc.host = t->px.host;
+        tc.port = t->px.port;
+        tc.proxy = label;
+        tc.user = t->pre.user;
+        tc.password = t->pre.password;
+    } else {
+        tc.kind = t->tkind;
+        tc.host = t->origin_addr ? t->origin_addr : t->u.host;
+        tc.port = t->u.port;
+        tc.proxy = t->plabel;
+        tc.user = t->puser;
+        tc.password = t->ppass;
+        tc.auth = rq->proxy_auth ? rq->proxy_auth : HF_AUTH_BASIC;
+        tc.headers = (const char *const *)rq->proxy_hdrs;
+        tc.nheaders = rq->nproxy_hdrs;
+        tc.user_agent = HF_UA;
+        tc.max_head = H1_MAX_HEAD;
+    }
+    filter *f = NULL;
+    char why[300] = "";
+    int rc = tunnel_filter_new(t->cn->top, &tc, &f, why, sizeof why);
+    if (rc) {
+        fail(t, (hf_err)rc, "%s", why);
+        return;
+    }
+    t->cn->top = f; /* it owns the layers below */
+    t->state = ST_TUNNEL;
+    t->tunnel_t0 = loop_now_ns();
+    static const char *const kinds[] = {"SOCKS4", "SOCKS4a", "SOCKS5", "SOCKS5h",
+                                        "CONNECT"};
+    char d[400];
+    int v6 = strchr(tc.host, ':') != NULL;
+    snprintf(d, sizeof d, v6 ? "%s [%s]:%d" : "%s %s:%d", kinds[tc.kind], tc.host, tc.port);
+    ev_args ea = {0};
+    ea.peer = tc.proxy;
+    ea.detail = d;
+    ev(t, HF_EV_TUNNEL_START, &ea);
+    info(t, "Asking proxy %s for a tunnel: %s", tc.proxy, d);
+    tunnel_step(t);
+}
+
+static void tunnel_step(transfer *t)
+{
+    conn *cn = t->cn;
+    char why[400] = "";
+    int done = 0, want = 0;
+    int rc = cn->top->ops->handshake(cn->top, &done, &want, why, sizeof why);
+    const tunnel_info *ti = tunnel_filter_info(cn->top);
+    if ((rc || done) && ti && !t->in_pre) {
+        t->rs->http_connect = ti->status;
+        if (ti->heads && t->rq->debug_fn)
+            t->rq->debug_fn(t->rq->debug_arg, HF_INFO_HEADER_IN, since(t),
+                            ti->heads, ti->heads_len);
+    }
+    if (rc) {
+        fail(t, (hf_err)rc, "%s", why);
+        return;
+    }
+    if (!done) {
+        loop_watch(t->c->lp, cn->fd, want ? want : LOOP_READ, on_io, t);
+        return;
+    }
+    char d[200];
+    if (ti && ti->status)
+        snprintf(d, sizeof d, "CONNECT answered %d", ti->status);
+    else
+        snprintf(d, sizeof d, "SOCKS granted%s%s", ti && ti->bound[0] ? ", bound " : "",
+                 ti && ti->bound[0] ? ti->bound : "");
+    ev_args ea = {0};
+    ea.peer = t->in_pre ? "" : t->plabel;
+    ea.detail = d;
+    ea.value = (int64_t)(loop_now_ns() - t->tunnel_t0);
+    ev(t, HF_EV_TUNNEL_END, &ea);
+    info(t, "Tunnel up: %s", d);
+    proxy_next(t);
+}
+
+/* SOCKS4 and SOCKS5 (not 4a, 5h) need the origin's address from here. */
+static void oq_answer(void *arg, const res_answer *a)
+{
+    transfer *t = arg;
+    if (t->origin_addr || !a->n)
+        return;
+    char ip[64];
+    addr_format((const struct sockaddr *)&a->addrs[0], NULL, 0, ip, sizeof ip, NULL);
+    t->origin_addr = strdup(ip);
+}
+
+static void proxy_connect(transfer *t);
+
+static void oq_done(void *arg, int err, const char *why)
+{
+    transfer *t = arg;
+    t->oq = NULL;
+    if (t->done)
+        return;
+    if (err || !t->origin_addr) {
+        fail(t, err == HF_E_NOMEM ? HF_E_NOMEM : HF_E_RESOLVE, "resolve %s "
+             "(for SOCKS proxy %s): %s", t->u.host, t->plabel, why ? why : "no address");
+        return;
+    }
+    proxy_connect(t);
+}
+
+/* To the (pre)proxy; for SOCKS4/5 the origin's address first. */
+static void proxy_connect(transfer *t)
+{
+    int local = t->tkind == TUNNEL_SOCKS4 || t->tkind == TUNNEL_SOCKS5;
+    if (t->via == VIA_TUNNEL && local && !t->origin_addr) {
+        if (t->u.host_type != URL_HOST_NAME) {
+            if (t->tkind == TUNNEL_SOCKS4 && t->u.host_type == URL_HOST_IPV6) {
+                fail(t, HF_E_PROXY, "SOCKS4 proxy %s: cannot reach the IPv6 "
+                     "address %s", t->plabel, t->u.host);
+                return;
+            }
+            t->origin_addr = strdup(t->u.host);
+        } else {
+            hf_addr *as = NULL;
+            size_t n = 0;
+            char err[256] = "";
+            int rc = names_resolve(t->c, &t->u, &as, &n, err, sizeof err);
+            if (rc == NAMES_ASK) {
+                resolver *r = client_resolver(t->c);
+                static const res_callbacks cb0;
+                res_callbacks cb = cb0;
+                cb.answer = oq_answer;
+                cb.done = oq_done;
+                cb.arg = t;
+                int fam = t->tkind == TUNNEL_SOCKS4 || t->c->family == 4 ? AF_INET
+                        : t->c->family == 6 ? AF_INET6 : AF_UNSPEC;
+                rc = r ? resolver_start(r, t->u.host, fam, &cb, &t->oq) : HF_E_NOMEM;
+                if (rc)
+                    fail(t, (hf_err)rc, "resolve %s (for SOCKS proxy %s): %s",
+                         t->u.host, t->plabel, rc == HF_E_NOMEM ? "out of memory"
+                         : "cannot be asked");
+                return;
+            }
+            if (rc) {
+                fail(t, (hf_err)rc, "%s", err);
+                return;
+            }
+            for (size_t i = 0; i < n && !t->origin_addr; i++) {
+                if (t->tkind == TUNNEL_SOCKS4 && as[i].sa.ss_family != AF_INET)
+                    continue;
+                char ip[64];
+                addr_format((const struct sockaddr *)&as[i].sa, NULL, 0, ip,
+                            sizeof ip, NULL);
+                t->origin_addr = strdup(ip);
+            }
+            free(as);
+        }
+        if (!t->origin_addr) {
+            fail(t, HF_E_RESOLVE, "resolve %s (for SOCKS proxy %s): no usable "
+                 "address", t->u.host, t->plabel);
+            return;
+        }
+    }
+    connect_to(t, &t->pu);
+}
+
+static void resolve_and_connect(transfer *t)
+{
+    if (t->via)
+        proxy_connect(t);
+    else
+        connect_to(t, &t->u);
 }
 
 /* ---- sending ------------------------------------------------------------- */
@@ -908,7 +1389,7 @@ static int sink(void *arg, const void *p, size_t n)
         if (t->job->paused) /* a decoder's output after the pause: held */
             return buf_add(&t->held, p, n);
         int rc = t->rq->sink(t->rq->sink_arg, p, n);
-        if (rc == HF_WRITE_PAUSE) {
+        if (rc == HF_WRITE_PAUSE && !t->job->sync) {
             t->job->paused = 1;
             return 0;
         }
@@ -1277,7 +1758,8 @@ static void on_io(loop *l, int fd, int mask, void *arg)
     if (t->done)
         return;
     switch (t->state) {
-    case ST_TLS: tls_step(t); break;
+    case ST_TLS: case ST_PTLS: tls_step(t); break;
+    case ST_TUNNEL: tunnel_step(t); break;
     case ST_SEND: do_send(t); break;
     case ST_EXPECT: case ST_RECV_HEAD: case ST_RECV_BODY: do_recv(t); break;
     default: break;
@@ -1434,6 +1916,12 @@ static void release(transfer *t)
         t->must_close = 1;
     }
     buf_free(&t->held);
+    if (t->oq)
+        resolver_cancel(t->oq);
+    free(t->origin_addr);
+    proxy_spec_free(&t->px);
+    proxy_spec_free(&t->pre);
+    url_free(&t->pu);
     if (t->cn) {
         if ((t->must_close || t->rs->err) && !t->keep_conn) {
             info(t, "Closing connection #%ld (%s)", t->cn->id,
@@ -1544,6 +2032,8 @@ static hf_err hop_begin(struct hf_transfer *j, const hop *h)
         return HF_OK;
     }
     t->head_req = strcmp(t->method, "HEAD") == 0;
+    if (proxy_select(t))
+        return HF_OK;
     t->reader = rq->reader;
     t->reader_arg = rq->reader_arg;
     t->reader_len = rq->reader_len;
@@ -1578,6 +2068,7 @@ static hf_err hop_begin(struct hf_transfer *j, const hop *h)
         tc->pinned = rq->pinned;
         tc->alpn = "http/1.1";
         tc->no_session = rq->no_session;
+        tc->via = t->via ? t->rs->proxy : NULL; /* sessions per path */
         if (!(tkey = tls_config_key(tc))) {
             fail(t, HF_E_NOMEM, "request: out of memory");
             return HF_OK;
@@ -1589,6 +2080,8 @@ static hf_err hop_begin(struct hf_transfer *j, const hop *h)
                          t->u.zone ? "%" : "", t->u.zone ? t->u.zone : "",
                          t->u.port, tkey ? "|" : "", tkey ? tkey : "");
     free(tkey);
+    if (!krc && t->via)
+        krc = proxy_key(t, &key);
     if (krc) {
         buf_free(&key);
         fail(t, HF_E_NOMEM, "request: out of memory");

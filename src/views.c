@@ -685,6 +685,18 @@ static void event_rows(flow *f, const hf_event *e)
                      strcmp(cert, "ok") == 0 ? "verified" : cert);
         break;
     }
+    case HF_EV_TUNNEL_START: /* "CONNECT host:port" or "SOCKS5h host:port" */
+        snprintf(l, sizeof l, "%s", e->detail);
+        r = arrow(f, COL_CLIENT, COL_SERVER, at, S_OUT, l);
+        if (r && e->peer[0])
+            snprintf(r->note, sizeof r->note, "to proxy %s", e->peer);
+        break;
+    case HF_EV_TUNNEL_END:
+        snprintf(l, sizeof l, "%s", e->detail);
+        r = arrow(f, COL_SERVER, COL_CLIENT, at, S_IN, l);
+        if (r)
+            fmt_note_dur(r->note, sizeof r->note, "tunnel up in ", (uint64_t)e->value);
+        break;
     case HF_EV_REQUEST_HEAD: {
         char rl[260], sz[32];
         request_line(x->queued, rl, sizeof rl);
