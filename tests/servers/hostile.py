@@ -477,6 +477,19 @@ def b_redir(srv, conn, req):
     return True
 
 
+def b_redir_body(srv, conn, req):
+    """/redir-body?to=URL&code=N&n=BYTES: a redirect with a body of n bytes
+    (default 1000) that a client following it must not keep."""
+    import urllib.parse
+    q = urllib.parse.parse_qs(req.query or "")
+    to = q.get("to", ["/echo"])[0]
+    code = int(q.get("code", ["302"])[0])
+    body = (b"redirect body " * 1000)[:int(q.get("n", ["1000"])[0])]
+    send(conn.sock, response(code, [("Location", to), ("Content-Type", "text/plain"),
+                                    ("Content-Length", str(len(body)))], body))
+    return True
+
+
 def b_head_cl(srv, conn, req):
     """Content-Length announces 1000 bytes; a HEAD reply carries none."""
     body = b"" if req.method == "HEAD" else b"h" * 1000
@@ -628,6 +641,37 @@ def b_flaky(srv, conn, req):
     return True
 
 
+# /trickle: a body that arrives slowly, for pause and cancel tests.
+TRICKLE_BLOCK = bytes(range(256)) * 256      # 64 KiB
+
+
+def trickle_body(size):
+    """The body of /trickle?size=N: TRICKLE_BLOCK repeated, cut to N."""
+    return (TRICKLE_BLOCK * (size // len(TRICKLE_BLOCK) + 1))[:size]
+
+
+def b_trickle(srv, conn, req):
+    """/trickle?size=N&first=F&chunk=C&delay=D: Content-Length N, F bytes
+    at once, then C bytes every D seconds (defaults 1 MiB, 64 KiB, 64 KiB,
+    0.01 s)."""
+    q = dict(p.split("=", 1) for p in req.query.split("&") if "=" in p)
+    size = int(q.get("size", 1 << 20))
+    first = int(q.get("first", 65536))
+    chunk = max(1, int(q.get("chunk", 65536)))
+    delay = float(q.get("delay", 0.01))
+    body = trickle_body(size)
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    send(conn.sock, response(200, [("Content-Type", "application/octet-stream"),
+                                   ("Content-Length", str(size))]))
+    send(conn.sock, body[:first])
+    pos = first
+    while pos < size:
+        time.sleep(delay)
+        send(conn.sock, body[pos:pos + chunk])
+        pos += chunk
+    return True
+
+
 # (path or prefix ending in '/', handler); first match wins.
 BEHAVIOURS = [
     ("/truncated", b_truncated),
@@ -673,6 +717,8 @@ BEHAVIOURS = [
     ("/stats/reset", b_stats),
     ("/help", b_help),
     ("/flaky", b_flaky),
+    ("/trickle", b_trickle),
+    ("/redir-body", b_redir_body),
 ]
 
 
