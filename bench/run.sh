@@ -270,6 +270,8 @@ row "$E_N GETs via a redirect (req/s)" req/s "$E_RPS_H" "$E_RPS_C" ge 1.5
 
 RUNSTAT=$TMP/runstat BENCH_TABLE=$TMP/table HFLOW=$HFLOW_BIN CURL=$CURL_BIN \
     sh bench/tls.sh || die "bench/tls.sh failed (see above)"   # https: its rows join the table
+RUNSTAT=$TMP/runstat BENCH_TABLE=$TMP/table HFLOW=$HFLOW_BIN CURL=$CURL_BIN \
+    sh bench/proxy.sh || die "bench/proxy.sh failed (see above)"   # through tinyproxy (issue 8): its row joins the table
 
 # --- summary ------------------------------------------------------------
 echo

@@ -108,6 +108,11 @@ if ! skipped asan; then
         # every https case runs under the sanitizers (the TLS issue asks it)
         component asan-tls 300 "$PY" tests/integration/run.py --filter tls/ \
             --bin "$A/hflow"
+        # every proxy case too (issue 8), and the async API's (issue 7)
+        component asan-proxy 300 "$PY" tests/integration/run.py --filter proxy/ \
+            --bin "$A/hflow"
+        component asan-async 300 "$PY" tests/integration/run.py --filter async/ \
+            --bin "$A/hflow"
         unset ASAN_OPTIONS UBSAN_OPTIONS
     else
         sed 's/^/  /' "$LOGDIR/asan-build.out" | tail -n 40
