@@ -159,7 +159,7 @@ static void conn_free(hf_client *c, conn *cn)
     if (cn->top)
         cn->top->ops->destroy(cn->top);
     if (cn->fd >= 0) {
-        loop_unwatch(c->lp, cn->fd);
+        loop_forget(c->lp, cn->fd);
         close(cn->fd);
     }
     if (cn->tm_close)
@@ -199,7 +199,7 @@ static void finalize(hf_client *c, conn *cn, int closed_by, const char *reason)
         if (closed_by == HF_CLOSED_BY_CLIENT && pending > 0)
             closed_by = HF_CLOSED_BY_RESET;
     }
-    loop_unwatch(c->lp, cn->fd);
+    loop_forget(c->lp, cn->fd);
     close(cn->fd);
     cn->fd = -1;
     ev_args a = {0};

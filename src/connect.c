@@ -150,7 +150,7 @@ static void win(connector *k, attempt *a)
     k->npending--;
     for (size_t i = 0; i < k->natt; i++) /* the others lose */
         if (k->att[i].fd >= 0) {
-            loop_unwatch(k->c->lp, k->att[i].fd);
+            loop_forget(k->c->lp, k->att[i].fd);
             close(k->att[i].fd);
             k->att[i].fd = -1;
             k->att[i].end_ns = since(k);
@@ -168,6 +168,15 @@ static void win(connector *k, attempt *a)
     k->cb.connected(k->cb.arg, fd, a);
 }
 
+/* A won socket's events before its new owner watches it: none matter. */
+static void on_handed(loop *l, int fd, int mask, void *arg)
+{
+    (void)fd;
+    (void)mask;
+    (void)arg;
+    loop_unwatch(l, fd);
+}
+
 static void on_attempt(loop *l, int fd, int mask, void *arg)
 {
     (void)mask;
@@ -176,9 +185,10 @@ static void on_attempt(loop *l, int fd, int mask, void *arg)
     for (size_t i = 0; i < k->natt; i++)
         if (k->att[i].fd == fd)
             a = &k->att[i];
-    loop_unwatch(l, fd);
-    if (!a)
+    if (!a) {
+        loop_unwatch(l, fd);
         return;
+    }
     int err = 0;
     socklen_t el = sizeof err;
     uint64_t woke = loop_woke_ns(l); /* when epoll said so, before any work */
@@ -186,9 +196,13 @@ static void on_attempt(loop *l, int fd, int mask, void *arg)
         err = errno;
     if (err == 0) {
         a->end_ns = woke - k->t0;
+        /* the registration passes to the new owner, who re-watches the fd
+         * (one cheap modification instead of a removal and an add) */
+        loop_retarget(l, fd, on_handed, NULL);
         win(k, a);
         return;
     }
+    loop_forget(l, fd);
     close(fd);
     a->fd = -1;
     a->err = err;

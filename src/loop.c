@@ -123,6 +123,23 @@ void loop_unwatch(loop *l, int fd)
     l->fds[fd].gen++; /* the fd number may come back in this batch */
 }
 
+void loop_forget(loop *l, int fd)
+{
+    if (fd < 0 || fd >= l->nfds || !l->fds[fd].mask)
+        return;
+    l->fds[fd].mask = 0;
+    l->fds[fd].fn = NULL;
+    l->fds[fd].gen++;
+}
+
+void loop_retarget(loop *l, int fd, loop_fd_fn *fn, void *arg)
+{
+    if (fd < 0 || fd >= l->nfds || !l->fds[fd].mask)
+        return;
+    l->fds[fd].fn = fn;
+    l->fds[fd].arg = arg;
+}
+
 static void heap_set(loop *l, size_t i, timer t)
 {
     l->heap[i] = t;

@@ -21,6 +21,12 @@ void loop_free(loop *l);
 int loop_watch(loop *l, int fd, int mask, loop_fd_fn *fn, void *arg);
 /* Stop watching fd (call before close). */
 void loop_unwatch(loop *l, int fd);
+/* The same without a system call, for an fd that is closed right after
+ * (close() takes it out of the epoll set: hflow never dup()s sockets). */
+void loop_forget(loop *l, int fd);
+/* Give a watched fd another handler, keeping its events (no system call):
+ * the next loop_watch of it is a cheap modification. */
+void loop_retarget(loop *l, int fd, loop_fd_fn *fn, void *arg);
 /* A one-shot timer after ms; returns an id > 0, or 0 when out of memory. */
 uint64_t loop_timer(loop *l, uint64_t ms, loop_timer_fn *fn, void *arg);
 void loop_timer_cancel(loop *l, uint64_t id);

@@ -624,6 +624,7 @@ static void connected(transfer *t, int fd, const attempt *a)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     conn *cn = conn_new(t->c, fd, t->key);
     if (!cn) {
+        loop_forget(t->c->lp, fd);
         close(fd);
         fail(t, HF_E_NOMEM, "connect to %s: out of memory", a->text);
         return;
@@ -685,6 +686,7 @@ static void k_connected(void *arg, int fd, const attempt *a)
 {
     transfer *t = arg;
     if (t->done) { /* ended (cancelled) in this same loop turn */
+        loop_forget(t->c->lp, fd);
         close(fd);
         return;
     }
