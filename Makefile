@@ -60,11 +60,21 @@ $(BUILD)/hflow: $(CLI_OBJ) $(BUILD)/libhflow.a
 # Unit tests reach internal functions, so they link the objects.
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB_OBJ) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(HF_CFLAGS) $(LDSAN) -o $@ $< $(LIB_OBJ) $(LIBS) $(TEST_LIBS)
+# test_cli_config includes cli/config.c (a pure CLI module) itself.
+$(BUILD)/tests/test_cli_config: cli/config.c cli/config.h
 
 # Test tools (drivers of internal modules for the integration suite and
 # the benchmarks) link the objects too.
 $(BUILD)/tools/%: tests/tools/%.c $(LIB_OBJ) | $(BUILD)/tools
 	$(CC) $(CFLAGS) $(HF_CFLAGS) $(LDSAN) -o $@ $< $(LIB_OBJ) $(LIBS)
+
+# failmalloc (tests/tools/failmalloc.c) stands between the library's
+# objects and the allocator: --wrap sends their calls to malloc & co. to
+# its __wrap_ functions, which count them and fail the Nth.
+FM_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
+           -Wl,--wrap=strdup,--wrap=strndup
+$(BUILD)/tools/failmalloc: tests/tools/failmalloc.c $(LIB_OBJ) | $(BUILD)/tools
+	$(CC) $(CFLAGS) $(HF_CFLAGS) $(LDSAN) $(FM_WRAP) -o $@ $< $(LIB_OBJ) $(LIBS)
 
 $(BUILD)/obj $(BUILD)/cli $(BUILD)/tests $(BUILD)/tools:
 	mkdir -p $@

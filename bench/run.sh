@@ -9,6 +9,8 @@
 #   c. 10,000 GETs of the 1 KiB file in one process (the URL repeated on
 #      the command line; both tools keep the connection alive): requests/s
 #      from median wall time; plus wrk's requests/s as the server's capacity
+#   then bench/tls.sh (https) and bench/parallel.sh (-Z: 20,000 GETs 64 at
+#   once vs curl and wrk; 5,000 transfers open at once, peak RSS)
 #
 # Every process is started by bench/runstat.c (compiled to the temp dir),
 # which forks, execs, and reads wall time and rusage from wait4().
@@ -272,6 +274,9 @@ RUNSTAT=$TMP/runstat BENCH_TABLE=$TMP/table HFLOW=$HFLOW_BIN CURL=$CURL_BIN \
     sh bench/tls.sh || die "bench/tls.sh failed (see above)"   # https: its rows join the table
 RUNSTAT=$TMP/runstat BENCH_TABLE=$TMP/table HFLOW=$HFLOW_BIN CURL=$CURL_BIN \
     sh bench/proxy.sh || die "bench/proxy.sh failed (see above)"   # through tinyproxy (issue 8): its row joins the table
+RUNSTAT=$TMP/runstat BENCH_TABLE=$TMP/table HFLOW=$HFLOW_BIN CURL=$CURL_BIN \
+    NGX_URL=$URL_SMALL sh bench/parallel.sh ||
+    die "bench/parallel.sh failed (see above)"   # -Z (issue 7): its rows join the table
 
 # --- summary ------------------------------------------------------------
 echo

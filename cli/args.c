@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "hflow.h"
 
 enum opt_id {
@@ -39,7 +40,10 @@ enum opt_id {
     /* proxies */
     O_PROXY, O_NOPROXY, O_PROXY_USER, O_PROXY_BASIC, O_PROXY_DIGEST,
     O_PROXYTUNNEL, O_PROXY_HEADER, O_PROXY_CACERT, O_PROXY_CAPATH,
-    O_PROXY_INSECURE, O_PREPROXY, O_SOCKS5, O_SOCKS5_HOSTNAME, O_SOCKS4A
+    O_PROXY_INSECURE, O_PREPROXY, O_SOCKS5, O_SOCKS5_HOSTNAME, O_SOCKS4A,
+    /* many transfers at once (cli/parallel.c) and config files */
+    O_PARALLEL, O_PARALLEL_MAX, O_PARALLEL_IMMEDIATE, O_PER_HOST_MAX,
+    O_RATE, O_CONFIG
 };
 
 /* arg: 0 a switch that takes no value and cannot be negated,
@@ -161,6 +165,13 @@ static const opt opts[] = {
     {0, "retry-max-time", 1, O_RETRY_MAX_TIME},
     {0, "retry-all-errors", 2, O_RETRY_ALL_ERRORS},
     {0, "retry-connrefused", 2, O_RETRY_CONNREFUSED},
+    {'Z', "parallel", 2, O_PARALLEL},
+    {0, "parallel-max", 1, O_PARALLEL_MAX},
+    {0, "parallel-immediate", 2, O_PARALLEL_IMMEDIATE},
+    {0, "per-host-max", 1, O_PER_HOST_MAX},
+    {0, "parallel-max-host", 1, O_PER_HOST_MAX}, /* newer curl's name */
+    {0, "rate", 1, O_RATE},
+    {'K', "config", 1, O_CONFIG},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -192,6 +203,42 @@ static long parse_seconds(const char *s)
     if (v == 0 && d > 0)
         v = 1;
     return v;
+}
+
+/* curl's --rate "N/U": N starts per unit U (s, m, h, d; per hour without
+ * "/U"); hflow also takes a count of units ("N/5s").  Returns starts a
+ * second; 0 when faster than 1000 a second (unrestricted, as curl), -1
+ * when not a rate. */
+static double parse_rate(const char *s)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(s, &end, 10);
+    if (end == s || errno || n < 1 || (*end && *end != '/'))
+        return -1;
+    double unit = 3600.0;
+    if (*end == '/') {
+        const char *u = end + 1;
+        long mult = 1;
+        if (*u >= '0' && *u <= '9') {
+            mult = strtol(u, &end, 10);
+            if (errno || mult < 1)
+                return -1;
+            u = end;
+        }
+        if (!u[0] || u[1])
+            return -1;
+        switch (u[0]) {
+        case 's': unit = 1.0; break;
+        case 'm': unit = 60.0; break;
+        case 'h': unit = 3600.0; break;
+        case 'd': unit = 86400.0; break;
+        default: return -1;
+        }
+        unit *= (double)mult;
+    }
+    double per_s = (double)n / unit;
+    return per_s > 1000.0 ? 0.0 : per_s;
 }
 
 static int has_crlf(const char *s)
@@ -550,6 +597,38 @@ static int apply(cfg *c, const opt *o, int on, const char *val,
         break;
     case O_RETRY_ALL_ERRORS: c->retry_all_errors = on; break;
     case O_RETRY_CONNREFUSED: c->retry_connrefused = on; break;
+    case O_PARALLEL: c->parallel = on; break;
+    case O_PARALLEL_IMMEDIATE: c->parallel_immediate = on; break;
+    case O_PARALLEL_MAX:
+    case O_PER_HOST_MAX: {
+        char *end;
+        errno = 0;
+        long v = strtol(val, &end, 10);
+        if (end == val || *end || errno || v < 0)
+            return usage_error("option %s: expected a proper numerical "
+                               "parameter", optname);
+        if (v > ARGS_PARALLEL_LIMIT)
+            v = ARGS_PARALLEL_LIMIT; /* curl clamps too */
+        if (o->id == O_PARALLEL_MAX) {
+            c->parallel_max = v ? v : ARGS_PARALLEL_DEFAULT; /* 0: as curl */
+        } else {
+            c->per_host_max = v;
+            c->per_host_max_set = 1;
+        }
+        break;
+    }
+    case O_RATE:
+        c->rate = parse_rate(val);
+        if (c->rate < 0)
+            return usage_error("option %s: expected N/s, N/m, N/h or N/d "
+                               "(N a positive integer)", optname);
+        c->rate_set = 1;
+        break;
+    case O_CONFIG:
+        /* args_expand() replaced every -K it could read; one left here
+         * is a parser's mistake */
+        return usage_error("option %s: config files are read before the "
+                           "options are parsed", optname);
     }
     return 0;
 }
@@ -561,6 +640,8 @@ static const opt *find_long(const char *name, size_t len, int *ambiguous)
     int hits = 0;
     *ambiguous = 0;
     for (size_t i = 0; i < NOPTS; i++) {
+        if (len && opts[i].longname[0] != name[0])
+            continue; /* (most of them: -K files of many lines) */
         if (strncmp(opts[i].longname, name, len) != 0)
             continue;
         if (opts[i].longname[len] == '\0')
@@ -583,6 +664,23 @@ static const opt *find_short(char ch)
     return NULL;
 }
 
+/* A long option's name (without the dashes) as the command line takes
+ * it: exact, an unambiguous prefix, or "no-" and a boolean's (*on 0). */
+static const opt *lookup_long(const char *word, size_t len, int *on,
+                              int *ambiguous)
+{
+    *on = 1;
+    const opt *o = find_long(word, len, ambiguous);
+    if (!o && !*ambiguous && len > 3 && strncmp(word, "no-", 3) == 0) {
+        const opt *n = find_long(word + 3, len - 3, ambiguous);
+        if (n && n->arg == 2) {
+            o = n;
+            *on = 0;
+        }
+    }
+    return o;
+}
+
 static int parse_long(cfg *c, int argc, char **argv, int *ip)
 {
     const char *word = argv[*ip] + 2;
@@ -592,16 +690,8 @@ static int parse_long(cfg *c, int argc, char **argv, int *ip)
     snprintf(optname, sizeof optname, "--%.*s", (int)(len > 100 ? 100 : len),
              word);
 
-    int ambiguous;
-    int on = 1;
-    const opt *o = find_long(word, len, &ambiguous);
-    if (!o && !ambiguous && len > 3 && strncmp(word, "no-", 3) == 0) {
-        const opt *n = find_long(word + 3, len - 3, &ambiguous);
-        if (n && n->arg == 2) {
-            o = n;
-            on = 0;
-        }
-    }
+    int ambiguous, on;
+    const opt *o = lookup_long(word, len, &on, &ambiguous);
     if (ambiguous)
         return usage_error("option %s: is ambiguous", optname);
     if (!o)
@@ -688,6 +778,232 @@ int args_parse(cfg *c, int argc, char **argv)
         return HF_E_BAD_ARG;
     }
     return 0;
+}
+
+/* ---- -K, --config: config files read into the argument vector ------- */
+
+/* Nested -K deeper than this is taken for a loop. */
+#define CONFIG_MAX_DEPTH 16
+
+/* The expanded vector and the strings made for it (live to the end). */
+static strvec xp_argv, xp_owned;
+
+static void xp_push(const char *s)
+{
+    sv_push(&xp_argv, s);
+}
+
+static void xp_push_owned(char *s)
+{
+    sv_push(&xp_owned, s);
+    sv_push(&xp_argv, s);
+}
+
+static int is_next_word(const char *a)
+{
+    return strcmp(a, "--next") == 0 || strcmp(a, "-:") == 0;
+}
+
+static int expand_file(const char *path, int depth);
+
+/* "FILE:LINE: message" as a usage error (exit 2). */
+static int config_error(const char *file, size_t line, const char *fmt, ...)
+    HFLOW_PRINTF(3, 4);
+static int config_error(const char *file, size_t line, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return usage_error("%s:%zu: %s", file, line, msg);
+}
+
+/* One long option of a config file ("--name", parameter or NULL). */
+static int expand_long(const config_item *it, const char *file, int depth)
+{
+    const char *name = it->opt + 2;
+    int on, ambiguous;
+    const opt *o = lookup_long(name, strlen(name), &on, &ambiguous);
+    if (!o)
+        return config_error(file, it->line, "option %s: is %s", it->opt,
+                            ambiguous ? "ambiguous" : "unknown");
+    if (o->arg == 1 && !it->val)
+        return config_error(file, it->line, "option %s: requires parameter",
+                            it->opt);
+    if (o->id == O_CONFIG)
+        return expand_file(it->val, depth + 1);
+    if (o->arg != 1) {
+        if (it->val && *it->val) /* curl: "unsupported trailing garbage" */
+            return config_error(file, it->line,
+                                "option %s: takes no parameter, got '%s'",
+                                it->opt, it->val);
+        xp_push_owned(xstrdup(it->opt));
+        return 0;
+    }
+    /* one element, so no parameter is ever taken for an option or a
+     * --next on its own */
+    sbuf b = {0};
+    sb_printf(&b, "%s=%s", it->opt, it->val);
+    xp_push_owned(sb_steal(&b));
+    return 0;
+}
+
+/* One short option or bundle of a config file ("-sS", "-o" and its
+ * parameter, "-ofile"). */
+static int expand_short(const config_item *it, const char *file, int depth)
+{
+    const char *word = it->opt;
+    int has_val = it->val && *it->val;
+    for (const char *p = word + 1; *p; p++) {
+        const opt *o = find_short(*p);
+        if (!o)
+            return config_error(file, it->line, "option -%c: is unknown", *p);
+        if (o->arg != 1)
+            continue;
+        if (p[1] && has_val) /* the bundle has its parameter already */
+            return config_error(file, it->line,
+                                "option %s: takes no more parameter, got '%s'",
+                                word, it->val);
+        if (!p[1] && !it->val)
+            return config_error(file, it->line, "option -%c: requires "
+                                "parameter", *p);
+        if (o->id == O_CONFIG) {
+            if (p > word + 1)
+                xp_push_owned(xstrndup(word, (size_t)(p - word)));
+            return expand_file(p[1] ? p + 1 : it->val, depth + 1);
+        }
+        if (p[1] || *it->val) {
+            sbuf b = {0};
+            sb_printf(&b, "%s%s", word, p[1] ? "" : it->val);
+            xp_push_owned(sb_steal(&b));
+        } else {
+            xp_push_owned(xstrdup(word)); /* "-o" with "": two elements */
+            xp_push_owned(xstrdup(""));
+        }
+        return 0;
+    }
+    if (word[1] == '\0')
+        return config_error(file, it->line, "option -: is unknown");
+    if (has_val)
+        return config_error(file, it->line,
+                            "option %s: takes no parameter, got '%s'", word,
+                            it->val);
+    xp_push_owned(xstrdup(word));
+    return 0;
+}
+
+/* Reads a config file ("-": standard input) into the vector. */
+static int expand_file(const char *path, int depth)
+{
+    if (depth > CONFIG_MAX_DEPTH)
+        return usage_error("option --config: files nested more than %d deep "
+                           "(one reads itself?): '%s'", CONFIG_MAX_DEPTH,
+                           path);
+    const char *file = strcmp(path, "-") == 0 ? "<stdin>" : path;
+    sbuf b = {0};
+    int e = cli_read_file(path, &b);
+    if (e) {
+        sb_free(&b);
+        /* as curl: exit 26, whatever -s says */
+        cli_usage("(%d) cannot read config from '%s': %s", HF_E_READ, path,
+                  strerror(e));
+        return HF_E_READ;
+    }
+    config_list l = {0};
+    size_t line = 0;
+    int rc = config_parse(b.p ? b.p : "", b.len, &l, &line);
+    sb_free(&b);
+    if (rc == CONFIG_E_NOMEM)
+        die_nomem();
+    if (rc)
+        return config_error(file, line, "%s",
+                            rc == CONFIG_E_NUL ? "a NUL byte in the line"
+                                               : "line longer than 10 MiB");
+    for (size_t i = 0; i < l.n && !rc; i++) {
+        const config_item *it = &l.v[i];
+        if (it->ws_warning)
+            cli_warn_named("%s:%zu: '%s': the rest of the line after the "
+                           "parameter is ignored (quote a parameter with "
+                           "white space)", file, it->line, it->opt);
+        if (is_next_word(it->opt))
+            xp_push("--next");
+        else if (it->opt[1] == '-')
+            rc = expand_long(it, file, depth);
+        else
+            rc = expand_short(it, file, depth);
+    }
+    config_list_free(&l);
+    return rc;
+}
+
+/* A -K (long or short, perhaps in a bundle) of the command line at
+ * argv[*ip]: expanded, and 1 returned; 0 when argv[*ip] is not one
+ * (then what it is -- with the value it takes -- has been copied). */
+static int expand_arg(int argc, char **argv, int *ip, int *rc)
+{
+    const char *a = argv[*ip];
+    const char *val = NULL;
+    if (a[0] == '-' && a[1] == '-' && a[2]) {
+        const char *eq = strchr(a + 2, '=');
+        size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        int on, ambiguous;
+        const opt *o = lookup_long(a + 2, len, &on, &ambiguous);
+        int next = o && o->arg == 1 && !eq && *ip + 1 < argc;
+        if (!o || o->id != O_CONFIG || (!eq && !next)) {
+            xp_push(a);
+            if (next)
+                xp_push(argv[++*ip]);
+            return 0;
+        }
+        val = eq ? eq + 1 : argv[++*ip];
+    } else if (a[0] == '-' && a[1]) {
+        const char *p = a + 1;
+        for (; *p; p++) {
+            const opt *o = find_short(*p);
+            if (!o || o->arg == 1)
+                break;
+        }
+        const opt *o = *p ? find_short(*p) : NULL;
+        int next = o && o->arg == 1 && !p[1] && *ip + 1 < argc;
+        if (!o || o->id != O_CONFIG || (!p[1] && !next)) {
+            xp_push(a);
+            if (next)
+                xp_push(argv[++*ip]);
+            return 0;
+        }
+        if (p > a + 1)
+            xp_push_owned(xstrndup(a, (size_t)(p - a))); /* "-s" of "-sK" */
+        val = p[1] ? p + 1 : argv[++*ip];
+    } else {
+        xp_push(a);
+        return 0;
+    }
+    *rc = expand_file(val, 1);
+    return 1;
+}
+
+int args_expand(int *argc, char **argv[])
+{
+    char **v = *argv;
+    int n = *argc, rc = 0;
+    xp_push(v[0]);
+    for (int i = 1; i < n && !rc; i++)
+        expand_arg(n, v, &i, &rc);
+    if (rc)
+        return rc;
+    sv_push(&xp_argv, NULL); /* argv[argc] is NULL, as main's */
+    *argc = (int)xp_argv.n - 1;
+    *argv = (char **)xp_argv.v;
+    return 0;
+}
+
+void args_expand_free(void)
+{
+    for (size_t i = 0; i < xp_owned.n; i++)
+        free((void *)xp_owned.v[i]);
+    sv_free(&xp_owned);
+    sv_free(&xp_argv);
 }
 
 void args_free(cfg *c)
@@ -811,6 +1127,17 @@ static const char help_text[] =
 "     --retry-max-time S    Retry only within S seconds of the first try\n"
 "     --retry-all-errors    Retry on any error, and non-idempotent methods\n"
 "     --retry-connrefused   Retry when the connection is refused too\n"
+"\n"
+"Many transfers:\n"
+" -Z, --parallel            Run the transfers at once, not one after another;\n"
+"                           a summary line at the end (unless -s)\n"
+"     --parallel-max N      At most N transfers at once (default 50)\n"
+"     --per-host-max N      At most N transfers at once to one host and port\n"
+"     --parallel-immediate  Accepted as curl's (no effect over HTTP/1.1)\n"
+"     --rate N/U            At most N transfer starts per U: s, m, h or d\n"
+"                           (default per hour); serial transfers too\n"
+" -K, --config FILE         Read options from FILE, one a line, curl's syntax\n"
+"                           (url = \"...\", output = \"...\"; - is stdin)\n"
 "\n"
 "Errors and reporting:\n"
 " -f, --fail                No body on HTTP errors (>= 400); exit 22\n"

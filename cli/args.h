@@ -6,6 +6,11 @@
 
 #include "cli.h"
 
+/* --parallel-max: curl's default, and the most hflow takes (curl's too;
+ * larger values are clamped). */
+#define ARGS_PARALLEL_DEFAULT 50
+#define ARGS_PARALLEL_LIMIT 65535
+
 /* Where one URL's body goes: -o FILE ("-" is stdout) or -O. */
 enum { OUT_FILE = 0, OUT_REMOTE_NAME };
 typedef struct outspec {
@@ -111,6 +116,17 @@ typedef struct cfg {
     const char *proxy_cacert, *proxy_capath;
     int proxy_insecure;
     const char *preproxy;
+    /* Many transfers at once (cli/parallel.c).  These are options of the
+     * whole command line: the last group (--next) that sets one wins. */
+    int parallel;            /* -Z, --parallel */
+    long parallel_max;       /* --parallel-max (0: not given; default 50) */
+    int parallel_immediate;  /* --parallel-immediate (no effect over
+                              * HTTP/1.1, which has no multiplexing) */
+    long per_host_max;       /* --per-host-max: transfers to one host at
+                              * once (0: not given) */
+    int per_host_max_set;
+    double rate;             /* --rate: transfer starts a second (0 none) */
+    int rate_set;
     /* Storage owned by the configuration (files read for -H @, -w @). */
     strvec owned;
 } cfg;
@@ -118,6 +134,16 @@ typedef struct cfg {
 /* Parses argv into c.  Returns 0 to go on, -1 when help or version was
  * printed (exit 0), or an exit code (2) after printing the message. */
 int args_parse(cfg *c, int argc, char **argv);
+/* curl's -K/--config FILE ("-": standard input), nested up to 16 deep:
+ * replaces *argv by a vector where each config file's options stand in
+ * place of the -K option that named it (one element per option, in the
+ * --opt=VALUE form for long options), so args_parse and --next groups see
+ * them as if typed.  Unknown options and missing or extra parameters in a
+ * file are reported with the file's name and line (exit 2); a file that
+ * cannot be read is exit 26.  Returns 0 or the exit code after the
+ * message.  The new vector lives until args_expand_free(). */
+int args_expand(int *argc, char ***argv);
+void args_expand_free(void);
 void args_free(cfg *c);
 void args_help(FILE *f);
 void args_version(FILE *f);
