@@ -15,11 +15,12 @@ struct connector {
     int port;
     char host[300];
     /* addresses not yet tried, per family, in the order they came */
-    hf_addr q6[RES_MAX_ADDRS * 2], q4[RES_MAX_ADDRS * 2];
-    size_t n6, n4, i6, i4;
+    hf_addr *q6, *q4;          /* grown as answers come (thousands of
+                                * transfers connect at once: stay small) */
+    size_t n6, n4, i6, i4, cap6, cap4;
     int last_family;           /* family of the last attempt started */
-    attempt att[CONNECT_MAX_ATTEMPTS];
-    size_t natt;
+    attempt *att;              /* grown as attempts start */
+    size_t natt, capatt;
     size_t npending;
     res_query *query;          /* in flight, or NULL */
     int got6, got4;            /* that family's answer came */
@@ -248,6 +249,18 @@ static void next_attempt(connector *k)
             k->i4 = k->n4;
             return;
         }
+        if (k->natt == k->capatt) {
+            size_t cap = k->capatt ? k->capatt * 2 : 2;
+            attempt *p = realloc(k->att, cap * sizeof *p);
+            if (!p) {
+                k->i6 = k->n6;
+                k->i4 = k->n4;
+                maybe_give_up(k);
+                return;
+            }
+            k->att = p;
+            k->capatt = cap;
+        }
         const hf_addr *ad = pick(k);
         if (!ad) {
             maybe_give_up(k);
@@ -300,6 +313,25 @@ static void next_attempt(connector *k)
     }
 }
 
+/* Append a to the family's queue (at most RES_MAX_ADDRS * 2 each). */
+static void queue_addr(connector *k, const hf_addr *a)
+{
+    int v6 = a->sa.ss_family == AF_INET6;
+    hf_addr **q = v6 ? &k->q6 : &k->q4;
+    size_t *n = v6 ? &k->n6 : &k->n4, *cap = v6 ? &k->cap6 : &k->cap4;
+    if (*n >= RES_MAX_ADDRS * 2)
+        return;
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 2;
+        hf_addr *p = realloc(*q, c * sizeof *p);
+        if (!p)
+            return; /* fewer addresses to try */
+        *q = p;
+        *cap = c;
+    }
+    (*q)[(*n)++] = *a;
+}
+
 static void add_addrs(connector *k, int family, const struct sockaddr_storage *v,
                       size_t n)
 {
@@ -311,14 +343,12 @@ static void add_addrs(connector *k, int family, const struct sockaddr_storage *v
             struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a.sa;
             s6->sin6_port = htons((uint16_t)k->port);
             a.len = sizeof *s6;
-            if (k->n6 < sizeof k->q6 / sizeof k->q6[0])
-                k->q6[k->n6++] = a;
+            queue_addr(k, &a);
         } else {
             struct sockaddr_in *s4 = (struct sockaddr_in *)&a.sa;
             s4->sin_port = htons((uint16_t)k->port);
             a.len = sizeof *s4;
-            if (k->n4 < sizeof k->q4 / sizeof k->q4[0])
-                k->q4[k->n4++] = a;
+            queue_addr(k, &a);
         }
     }
 }
@@ -430,8 +460,6 @@ int connector_start(hf_client *c, const url *u, uint64_t t0,
     k->t0 = t0;
     k->port = u->port;
     snprintf(k->host, sizeof k->host, "%s", u->host);
-    for (size_t i = 0; i < CONNECT_MAX_ATTEMPTS; i++)
-        k->att[i].fd = -1;
     *out = k;
 
     hf_addr *v = NULL;
@@ -471,19 +499,16 @@ int connector_start(hf_client *c, const url *u, uint64_t t0,
         snprintf(k->dns_why, sizeof k->dns_why, "%s", why);
         k->dns_done = 1;
     } else {
-        for (size_t i = 0; i < n; i++) {
-            int fam = v[i].sa.ss_family;
-            hf_addr *q = fam == AF_INET6 ? k->q6 : k->q4;
-            size_t *qn = fam == AF_INET6 ? &k->n6 : &k->n4;
-            if (*qn < RES_MAX_ADDRS * 2)
-                q[(*qn)++] = v[i];
-        }
+        for (size_t i = 0; i < n; i++)
+            queue_addr(k, &v[i]);
         free(v);
         k->dns_done = 1;
     }
     /* known at once (or failed at once): go on from the loop */
     k->tm_kick = loop_timer(c->lp, 0, on_kick, k);
     if (!k->tm_kick) {
+        free(k->q6);
+        free(k->q4);
         free(k);
         *out = NULL;
         return HF_E_NOMEM;
@@ -503,6 +528,9 @@ void connector_free(connector *k)
             loop_unwatch(k->c->lp, k->att[i].fd);
             close(k->att[i].fd);
         }
+    free(k->att);
+    free(k->q6);
+    free(k->q4);
     free(k);
 }
 

@@ -14,7 +14,7 @@
 #define HF_UA "hflow/" HF_VERSION
 #define CONN_RBUF (320 * 1024)   /* read buffer at most: > H1_MAX_HEAD, and
                                   * big reads for fast downloads */
-#define CONN_RBUF0 (16 * 1024)   /* ... at first: thousands of connections
+#define CONN_RBUF0 (4 * 1024)   /* ... at first: thousands of connections
                                   * that carry small answers stay small */
 #define POOL_MAX_IDLE 16          /* idle connections kept per client */
 #define POOL_MAX_PER_HOST 4       /* ... for one scheme, host and port */

@@ -40,7 +40,15 @@ struct loop {
     slot *slots;
     uint32_t nslots, free_slot;  /* free list through pos; nslots = none */
     uint64_t woke;     /* when epoll_wait last returned */
+    void (*post)(void *arg);
+    void *post_arg;
 };
+
+void loop_set_post(loop *l, void (*fn)(void *arg), void *arg)
+{
+    l->post = fn;
+    l->post_arg = arg;
+}
 
 uint64_t loop_now_ns(void)
 {
@@ -284,6 +292,8 @@ int loop_once(loop *l, int timeout_ms)
         if (mask) {
             l->fds[fd].fn(l, fd, mask, l->fds[fd].arg);
             handled++;
+            if (l->post)
+                l->post(l->post_arg);
         }
     }
     uint64_t now = loop_now_ns();
@@ -292,6 +302,8 @@ int loop_once(loop *l, int timeout_ms)
         heap_remove(l, 0);
         t.fn(l, t.arg);
         handled++;
+        if (l->post)
+            l->post(l->post_arg);
     }
     return handled;
 }

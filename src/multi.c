@@ -45,12 +45,25 @@ struct multi {
     long host_burst;
     uint64_t tm_sched;        /* wake-up for a rate or delay */
     int in_drive;
+    int in_reap;
 };
+
+static void reap(hf_client *c);
+
+/* After each handler: a hop that ended goes on at once (its connection
+ * back to the pool, the next request out), so reading answers and sending
+ * requests interleave instead of alternating batch by batch. */
+static void post_handler(void *arg)
+{
+    hf_client *c = arg;
+    if (c->m->dhead && !c->m->in_reap)
+        reap(c);
+}
 
 static struct multi *get_multi(hf_client *c)
 {
-    if (!c->m)
-        c->m = calloc(1, sizeof *c->m);
+    if (!c->m && (c->m = calloc(1, sizeof *c->m)))
+        loop_set_post(c->lp, post_handler, c);
     return c->m;
 }
 
@@ -307,6 +320,7 @@ static void job_finished(hf_client *c, struct hf_transfer *j)
 static void reap(hf_client *c)
 {
     struct multi *m = c->m;
+    m->in_reap = 1;
     while (m->dhead) {
         struct hf_transfer *j = m->dhead;
         m->dhead = j->dnext;
@@ -319,6 +333,7 @@ static void reap(hf_client *c)
             schedule(c);
         }
     }
+    m->in_reap = 0;
 }
 
 /* One turn: wait up to timeout_ms for events, handle them, then reap.
@@ -658,4 +673,5 @@ void multi_free(hf_client *c)
     }
     free(m);
     c->m = NULL;
+    loop_set_post(c->lp, NULL, NULL);
 }

@@ -691,6 +691,10 @@ static void k_connected(void *arg, int fd, const attempt *a)
         return;
     }
     connected(t, fd, a);
+    /* the attempts are over: their memory goes now, not at the end (5,000
+     * open transfers must stay small) */
+    connector_free(t->k);
+    t->k = NULL;
 }
 
 static void k_failed(void *arg, int err, const char *msg)
