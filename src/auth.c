@@ -410,46 +410,47 @@ static int clean(const char *s)
     return 1;
 }
 
-char *auth_digest(const auth_challenge *ch, const char *user,
+int auth_digest_r(const auth_challenge *ch, const char *user,
                   const char *pass, const char *method, const char *uri,
-                  const char *cnonce, unsigned nc)
+                  const char *cnonce, unsigned nc, char **out)
 {
     int qop = 0;
+    *out = NULL;
     const digest_kind *k = digest_usable(ch, &qop);
-    if (!k || !user || !pass || !method || !uri || !*method) return NULL;
-    if (qop && (!cnonce || !*cnonce)) return NULL;
+    if (!k || !user || !pass || !method || !uri || !*method) return 0;
+    if (qop && (!cnonce || !*cnonce)) return 0;
     const char *realm = auth_param_get(ch, "realm");
     const char *nonce = auth_param_get(ch, "nonce");
     const char *opaque = auth_param_get(ch, "opaque");
     if (!clean(user) || !clean(realm) || !clean(nonce) || !clean(uri) ||
         !clean(method) || (opaque && !clean(opaque)) ||
         (qop && !clean(cnonce)))
-        return NULL;
+        return 0;
     for (const char *m = method; *m; m++)
-        if (!is_tchar((unsigned char)*m)) return NULL;
+        if (!is_tchar((unsigned char)*m)) return 0;
 
     const EVP_MD *md = k->sha256 ? EVP_sha256() : EVP_md5();
-    if (!md) return NULL;
+    if (!md) return 0; /* MD5 refused by the OpenSSL configuration */
     char ha1[2 * EVP_MAX_MD_SIZE + 1], ha2[2 * EVP_MAX_MD_SIZE + 1];
     char resp[2 * EVP_MAX_MD_SIZE + 1], ncs[16];
     snprintf(ncs, sizeof ncs, "%08x", nc);
 
     const char *a1[] = {user, realm, pass};
-    if (hash_hex(md, a1, 3, ha1) != 0) return NULL;
+    if (hash_hex(md, a1, 3, ha1) != 0) return AUTH_E_NOMEM;
     if (k->sess) {
         const char *s1[] = {ha1, nonce, cnonce};
         char tmp[sizeof ha1];
-        if (hash_hex(md, s1, 3, tmp) != 0) return NULL;
+        if (hash_hex(md, s1, 3, tmp) != 0) return AUTH_E_NOMEM;
         memcpy(ha1, tmp, sizeof tmp);
     }
     const char *a2[] = {method, uri};
-    if (hash_hex(md, a2, 2, ha2) != 0) return NULL;
+    if (hash_hex(md, a2, 2, ha2) != 0) return AUTH_E_NOMEM;
     if (qop) {
         const char *r[] = {ha1, nonce, ncs, cnonce, "auth", ha2};
-        if (hash_hex(md, r, 6, resp) != 0) return NULL;
+        if (hash_hex(md, r, 6, resp) != 0) return AUTH_E_NOMEM;
     } else {
         const char *r[] = {ha1, nonce, ha2};
-        if (hash_hex(md, r, 3, resp) != 0) return NULL;
+        if (hash_hex(md, r, 3, resp) != 0) return AUTH_E_NOMEM;
     }
 
     sbuf b = {0};
@@ -469,9 +470,19 @@ char *auth_digest(const auth_challenge *ch, const char *user,
     if (auth_param_get(ch, "userhash")) sb_plain(&b, "userhash", "false");
     if (b.bad) {
         free(b.p);
-        return NULL;
+        return AUTH_E_NOMEM;
     }
-    return b.p;
+    *out = b.p;
+    return 0;
+}
+
+char *auth_digest(const auth_challenge *ch, const char *user,
+                  const char *pass, const char *method, const char *uri,
+                  const char *cnonce, unsigned nc)
+{
+    char *out;
+    auth_digest_r(ch, user, pass, method, uri, cnonce, nc, &out);
+    return out;
 }
 
 int auth_pick(const auth_challenge *chs, size_t n, int want)

@@ -14,7 +14,7 @@
 #define AUTH_BASIC 1             /* bits of auth_pick's want */
 #define AUTH_DIGEST 2
 
-#define AUTH_E_NOMEM (-1)        /* auth_parse_challenges: out of memory */
+#define AUTH_E_NOMEM (-1)        /* out of memory (parse, digest_r) */
 
 typedef struct auth_param {
     char *name;                  /* as sent; compare case-insensitively */
@@ -71,6 +71,12 @@ const char *auth_param_get(const auth_challenge *ch, const char *name);
 char *auth_digest(const auth_challenge *ch, const char *user,
                   const char *pass, const char *method, const char *uri,
                   const char *cnonce, unsigned nc);
+/* The same, telling "cannot be answered" from "out of memory": 0 with *out
+ * the value, or NULL when the challenge or an argument is not usable;
+ * AUTH_E_NOMEM (*out NULL) when memory (or OpenSSL's digest) failed. */
+int auth_digest_r(const auth_challenge *ch, const char *user,
+                  const char *pass, const char *method, const char *uri,
+                  const char *cnonce, unsigned nc, char **out);
 
 /* The index of the strongest challenge of chs[0..n) allowed by want
  * (AUTH_BASIC | AUTH_DIGEST), or -1 when none is: Digest with SHA-256 or

@@ -32,6 +32,7 @@ struct connector {
     int dns_err;               /* the resolver's error when nothing came */
     char dns_why[256];
     int over;                  /* the callbacks have reported the end */
+    int nomem;                 /* an attempt failed for want of our memory */
 };
 
 static void next_attempt(connector *k);
@@ -95,7 +96,10 @@ static void give_up(connector *k)
     stop_timers(k);
     char msg[1024];
     int err;
-    if (k->natt == 0) {
+    if (k->natt == 0 && k->nomem) {
+        err = HF_E_NOMEM;
+        snprintf(msg, sizeof msg, "resolve %s: out of memory", k->host);
+    } else if (k->natt == 0) {
         err = k->dns_err ? k->dns_err : HF_E_RESOLVE;
         const char *why = k->dns_why[0] ? k->dns_why
                         : "no address of the requested family";
@@ -106,8 +110,10 @@ static void give_up(connector *k)
     } else {
         const attempt *a = &k->att[k->natt - 1];
         char e[96];
-        err = HF_E_CONNECT;
-        if (k->natt == 1)
+        err = k->nomem ? HF_E_NOMEM : HF_E_CONNECT;
+        if (k->nomem)
+            snprintf(msg, sizeof msg, "connect to %s: out of memory", a->text);
+        else if (k->natt == 1)
             snprintf(msg, sizeof msg, "connect to %s: %s", a->text,
                      errno_text(a->err, e, sizeof e));
         else
@@ -253,6 +259,7 @@ static void next_attempt(connector *k)
             size_t cap = k->capatt ? k->capatt * 2 : 2;
             attempt *p = realloc(k->att, cap * sizeof *p);
             if (!p) {
+                k->nomem = 1;
                 k->i6 = k->n6;
                 k->i4 = k->n4;
                 maybe_give_up(k);
@@ -296,9 +303,12 @@ static void next_attempt(connector *k)
             continue;
         }
         /* in progress (or done at once): epoll says when it is writable */
-        if (loop_watch(lp, fd, LOOP_WRITE, on_attempt, k) != 0) {
+        int wrc = loop_watch(lp, fd, LOOP_WRITE, on_attempt, k);
+        if (wrc != 0) {
             close(fd);
             a->err = ENOMEM;
+            if (wrc == HF_E_NOMEM)
+                k->nomem = 1;
             a->end_ns = since(k);
             continue;
         }
@@ -324,8 +334,10 @@ static void queue_addr(connector *k, const hf_addr *a)
     if (*n == *cap) {
         size_t c = *cap ? *cap * 2 : 2;
         hf_addr *p = realloc(*q, c * sizeof *p);
-        if (!p)
-            return; /* fewer addresses to try */
+        if (!p) {
+            k->nomem = 1; /* said if no attempt can be made at all */
+            return;
+        }
         *q = p;
         *cap = c;
     }

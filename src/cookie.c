@@ -707,8 +707,8 @@ static int by_send_order(const void *pa, const void *pb)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-char *cookie_header(cookie_jar *j, const char *scheme, const char *host,
-                    const char *path, int64_t now)
+int cookie_header_ex(cookie_jar *j, const char *scheme, const char *host,
+                     const char *path, int64_t now, char **res)
 {
     char h[HOST_MAX + 1];
     const char *rp;
@@ -717,13 +717,14 @@ char *cookie_header(cookie_jar *j, const char *scheme, const char *host,
     cookie **list;
     char *out, *p;
 
-    if (!j || !host || canon_name(host, strlen(host), h) != 1) return NULL;
+    *res = NULL;
+    if (!j || !host || canon_name(host, strlen(host), h) != 1) return 0;
     secure = secure_scheme(scheme);
     request_path(path, &rp, &rpl);
     purge(j, now);
-    if (j->n == 0) return NULL;
+    if (j->n == 0) return 0;
     list = malloc(j->n * sizeof *list);
-    if (!list) return NULL;
+    if (!list) return HF_E_NOMEM;
     for (i = 0; i < j->n; i++) {
         cookie *c = j->v[i];
         int dm = c->host_only ? strcmp(h, c->domain) == 0
@@ -731,7 +732,7 @@ char *cookie_header(cookie_jar *j, const char *scheme, const char *host,
         if (dm && path_match(rp, rpl, c->path) && (!c->secure || secure))
             list[k++] = c;
     }
-    if (k == 0) { free(list); return NULL; }
+    if (k == 0) { free(list); return 0; }
     qsort(list, k, sizeof *list, by_send_order);
     for (i = 0; i < k && sent < COOKIE_MAX_SEND; i++) {
         const cookie *c = list[i];
@@ -742,7 +743,7 @@ char *cookie_header(cookie_jar *j, const char *scheme, const char *host,
         sent++;
     }
     out = malloc(len + 1);
-    if (!out) { free(list); return NULL; }
+    if (!out) { free(list); return HF_E_NOMEM; }
     p = out;
     for (i = 0; i < sent; i++) {
         cookie *c = list[i];
@@ -755,6 +756,15 @@ char *cookie_header(cookie_jar *j, const char *scheme, const char *host,
     }
     *p = '\0';
     free(list);
+    *res = out;
+    return 0;
+}
+
+char *cookie_header(cookie_jar *j, const char *scheme, const char *host,
+                    const char *path, int64_t now)
+{
+    char *out;
+    cookie_header_ex(j, scheme, host, path, now, &out);
     return out;
 }
 

@@ -75,6 +75,11 @@ int cookie_set_ex(cookie_jar *j, const char *set_cookie, const char *scheme,
  * cookies' last-access time (for eviction). */
 char *cookie_header(cookie_jar *j, const char *scheme, const char *host,
                     const char *path, int64_t now);
+/* The same, telling "no cookie" from "out of memory": 0 with *out the
+ * value (malloc'd) or NULL when no cookie applies; HF_E_NOMEM with *out
+ * NULL when memory ran out. */
+int cookie_header_ex(cookie_jar *j, const char *scheme, const char *host,
+                     const char *path, int64_t now, char **out);
 
 /* Netscape/curl cookie file.  Load: adds the text's cookies to the jar
  * (junk_session: drop the text's session cookies, -j); lines that are bad,

@@ -388,6 +388,14 @@ hf_err hf_submit_delayed(hf_client *c, hf_request *r, long delay_ms,
         free(j);
         return HF_E_NOMEM;
     }
+    /* started from the loop (hf_client_run, _process, hf_send), never
+     * from inside this call: a callback may submit.  The timer first: a
+     * job queued with nothing to start it would wait for ever. */
+    if (!m->tm_sched && delay_ms == 0 &&
+        !(m->tm_sched = loop_timer(c->lp, 0, on_sched, c))) {
+        free(j);
+        return HF_E_NOMEM;
+    }
     if (delay_ms > 0) {
         j->state = JOB_DELAYED;
         if (!(j->tm_delay = loop_timer(c->lp, (uint64_t)delay_ms, on_delay, j))) {
@@ -401,10 +409,6 @@ hf_err hf_submit_delayed(hf_client *c, hf_request *r, long delay_ms,
     m->pending++;
     if (out)
         *out = j;
-    /* started from the loop (hf_client_run, _process, hf_send), never
-     * from inside this call: a callback may submit */
-    if (!m->tm_sched && delay_ms == 0)
-        m->tm_sched = loop_timer(c->lp, 0, on_sched, c);
     return HF_OK;
 }
 

@@ -214,6 +214,7 @@ int names_resolve(hf_client *c, const url *u, hf_addr **out, size_t *n,
     return NAMES_ASK; /* a name for the resolver */
 done:
     if (rc) {
+        snprintf(err, errlen, "out of memory");
         free(*out);
         *out = NULL;
         *n = 0;

@@ -812,7 +812,7 @@ const char *hf_response_errmsg(const hf_response *resp)
 {
     if (!resp)
         return "";
-    if (resp->errmsg)
+    if (resp->errmsg && resp->errmsg[0])
         return resp->errmsg;
     return resp->err ? hf_strerror(resp->err) : "";
 }

@@ -338,14 +338,19 @@ static int rand16(resolver *r, uint16_t *out)
     return 0;
 }
 
-/* The first RES_FILE_MAX bytes of a file; NULL when it cannot be read. */
-static char *read_file(const char *path, size_t *len)
+/* The first RES_FILE_MAX bytes of a file; NULL when it cannot be read,
+ * and then *nomem is set if that was for want of memory (a file read as
+ * missing would silently send the question elsewhere). */
+static char *read_file(const char *path, size_t *len, int *nomem)
 {
+    *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return NULL;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
+    if (!buf)
+        *nomem = 1;
     while (buf) {
         if (n == cap) {
             if (cap >= RES_FILE_MAX)
@@ -354,6 +359,7 @@ static char *read_file(const char *path, size_t *len)
             if (!p) {
                 free(buf);
                 buf = NULL;
+                *nomem = 1;
                 break;
             }
             buf = p;
@@ -782,10 +788,21 @@ void resolver_set_system(resolver *r, int on)
     r->force_system = !!on;
 }
 
-static void load_config(resolver *r)
+/* 0, or HF_E_NOMEM with the configuration as it was. */
+static int load_config(resolver *r)
 {
-    size_t len = 0;
-    char *text = read_file(r->resolv_path ? r->resolv_path : DEF_RESOLV, &len);
+    size_t len = 0, hlen = 0;
+    int nomem = 0;
+    char *text = read_file(r->resolv_path ? r->resolv_path : DEF_RESOLV, &len,
+                           &nomem);
+    char *hosts = nomem ? NULL
+                : read_file(r->hosts_path ? r->hosts_path : DEF_HOSTS, &hlen,
+                            &nomem);
+    if (nomem) {
+        free(text);
+        free(hosts);
+        return HF_E_NOMEM;
+    }
     dns_conf_parse(text, text ? len : 0, &r->conf);
     int named = text && names_a_server(text, len);
     free(text);
@@ -804,13 +821,13 @@ static void load_config(resolver *r)
     r->use_system = r->force_system || (!r->novr && !named);
 
     free(r->hosts);
-    r->hosts = read_file(r->hosts_path ? r->hosts_path : DEF_HOSTS, &r->hosts_len);
-    if (!r->hosts)
-        r->hosts_len = 0;
+    r->hosts = hosts;
+    r->hosts_len = hosts ? hlen : 0;
     if (r->loaded)
         cache_clear(&r->c);     /* other servers: other answers */
     r->loaded = 1;
     r->dirty = 0;
+    return 0;
 }
 
 /* ---------------------------------------------------- query life cycle */
@@ -2082,8 +2099,10 @@ int resolver_start(resolver *r, const char *name, int family,
         free(q);
         return HF_E_RESOLVE;
     }
-    if (!r->loaded || r->dirty)
-        load_config(r);
+    if ((!r->loaded || r->dirty) && load_config(r) != 0) {
+        free(q);
+        return HF_E_NOMEM;
+    }
     q->r = r;
     q->cb = *cb;
     q->family = family;

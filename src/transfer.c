@@ -161,6 +161,20 @@ static void close_after(transfer *t, int how, const char *reason)
 /* ---- limits: per phase, idle, speed --------------------------------------- */
 
 static void on_phase_timeout(loop *l, void *arg);
+static void fail(transfer *t, hf_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static const char *phase_of(const transfer *t);
+
+/* A timer of this transfer, or 0 when out of memory: the transfer has
+ * then failed, since a limit that cannot be set must not be lost. */
+static uint64_t timer_or_fail(transfer *t, uint64_t ms, loop_timer_fn *fn)
+{
+    uint64_t id = loop_timer(t->c->lp, ms, fn, t);
+    if (!id)
+        fail(t, HF_E_NOMEM, "%s %s: out of memory (timer)", phase_of(t),
+             t->peer);
+    return id;
+}
 
 static void phase_start(transfer *t, const char *name, long ms)
 {
@@ -171,7 +185,7 @@ static void phase_start(transfer *t, const char *name, long ms)
         return;
     t->phase_name = name;
     t->phase_ms = ms;
-    t->tm_phase = loop_timer(t->c->lp, (uint64_t)ms, on_phase_timeout, t);
+    t->tm_phase = timer_or_fail(t, (uint64_t)ms, on_phase_timeout);
 }
 
 static void phase_end(transfer *t)
@@ -207,20 +221,19 @@ static void fail(transfer *t, hf_err e, const char *fmt, ...)
 {
     if (t->done)
         return;
-    char msg[512];
+    char msg[512], line[600];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    buf b;
-    buf_init(&b, 4096);
-    buf_printf(&b, "%s after %.1f ms", msg, (double)since(t) / 1e6);
+    snprintf(line, sizeof line, "%s after %.1f ms", msg, (double)since(t) / 1e6);
     t->rs->err = e;
     free(t->rs->errmsg);
-    t->rs->errmsg = buf_take(&b);
+    /* NULL when out of memory: hf_response_errmsg then says hf_strerror */
+    t->rs->errmsg = strdup(line);
     ev_args a = {0};
     a.value = e;
-    a.detail = t->rs->errmsg;
+    a.detail = line;
     a.peer = t->peer;
     ev(t, HF_EV_ERROR, &a);
     if (!t->keep_conn)
@@ -295,16 +308,18 @@ static int unhex(int ch)
     return -1;
 }
 
-static void pct_decode_into(buf *b, const char *s)
+static int pct_decode_into(buf *b, const char *s)
 {
-    for (; *s; s++) {
+    int rc = 0;
+    for (; *s && !rc; s++) {
         char ch = *s;
         if (ch == '%' && unhex(s[1]) >= 0 && unhex(s[2]) >= 0) {
             ch = (char)(unhex(s[1]) * 16 + unhex(s[2]));
             s += 2;
         }
-        buf_add(b, &ch, 1);
+        rc = buf_add(b, &ch, 1);
     }
+    return rc;
 }
 
 static int put_base64(buf *b, const unsigned char *p, size_t n)
@@ -342,16 +357,18 @@ static int put_auth(transfer *t, buf *b)
     buf cred, val;
     buf_init(&cred, 64 * 1024);
     buf_init(&val, 128 * 1024);
+    int rc;
+    /* every step checked: credentials must not go out cut short */
     if (t->user)
-        buf_printf(&cred, "%s:%s", t->user, t->pass ? t->pass : "");
-    else {
-        pct_decode_into(&cred, t->u.user);
-        buf_adds(&cred, ":");
-        pct_decode_into(&cred, t->u.password ? t->u.password : "");
-    }
-    buf_adds(&val, "Basic ");
-    put_base64(&val, (unsigned char *)(cred.data ? cred.data : ""), cred.len);
-    int rc = val.data ? buf_printf(b, "Authorization: %s\r\n", val.data) : HF_E_NOMEM;
+        rc = buf_printf(&cred, "%s:%s", t->user, t->pass ? t->pass : "");
+    else if (!(rc = pct_decode_into(&cred, t->u.user)) &&
+             !(rc = buf_adds(&cred, ":")))
+        rc = pct_decode_into(&cred, t->u.password ? t->u.password : "");
+    if (!rc && !(rc = buf_adds(&val, "Basic ")))
+        rc = put_base64(&val, (unsigned char *)(cred.data ? cred.data : ""),
+                        cred.len);
+    if (!rc)
+        rc = buf_printf(b, "Authorization: %s\r\n", val.data);
     buf_free(&cred);
     buf_free(&val);
     return rc;
@@ -401,32 +418,37 @@ static int put_cookies(transfer *t, buf *b)
     if (!path)
         return HF_E_NOMEM;
     path[strcspn(path, "?")] = 0;
-    char *v = cookie_header(t->c->jar, t->u.scheme, t->u.host, path,
-                            (int64_t)time(NULL));
-    int rc = v ? buf_printf(b, "Cookie: %s\r\n", v) : 0;
+    char *v = NULL;
+    int rc = cookie_header_ex(t->c->jar, t->u.scheme, t->u.host, path,
+                              (int64_t)time(NULL), &v);
+    if (!rc && v)
+        rc = buf_printf(b, "Cookie: %s\r\n", v);
     free(v);
     free(path);
     return rc;
 }
 
-/* Set-Cookie fields of a response into the engine (at most 50, as curl). */
-static void store_cookies(transfer *t)
+/* Set-Cookie fields of a response into the engine (at most 50, as curl).
+ * 0, or HF_E_NOMEM: a cookie silently lost would change what the next
+ * request sends. */
+static int store_cookies(transfer *t)
 {
     if (!t->c->jar)
-        return;
+        return 0;
     char *path = url_target(&t->u);
     if (!path)
-        return;
+        return HF_E_NOMEM;
     path[strcspn(path, "?")] = 0;
     int64_t now = (int64_t)time(NULL);
-    int n = 0;
-    for (size_t i = 0; i < t->rs->nhdrs && n < COOKIE_MAX_SET_PER_RESPONSE; i++)
+    int n = 0, rc = 0;
+    for (size_t i = 0; i < t->rs->nhdrs && n < COOKIE_MAX_SET_PER_RESPONSE && !rc; i++)
         if (strcasecmp(t->rs->hdrs[i].name, "Set-Cookie") == 0) {
-            cookie_set(t->c->jar, t->rs->hdrs[i].value, t->u.scheme,
-                       t->u.host, path, now);
+            rc = cookie_set(t->c->jar, t->rs->hdrs[i].value, t->u.scheme,
+                            t->u.host, path, now) == HF_E_NOMEM ? HF_E_NOMEM : 0;
             n++;
         }
     free(path);
+    return rc;
 }
 
 static int build_head(transfer *t)
@@ -580,7 +602,8 @@ static void start_tls(transfer *t)
     hf_client *c = t->c;
     char why[256] = "";
     if (!c->tls && !(c->tls = tls_client_new())) {
-        fail(t, HF_E_NOMEM, "TLS handshake with %s: OpenSSL failed to start", t->peer);
+        fail(t, HF_E_NOMEM, "TLS handshake with %s: out of memory (OpenSSL "
+             "could not start)", t->peer);
         return;
     }
     filter *f = NULL;
@@ -754,8 +777,11 @@ static void connect_to(transfer *t, const url *u)
              : DEFAULT_CONNECT_MS;
     if (t->tm_conn)
         loop_timer_cancel(t->c->lp, t->tm_conn);
-    t->tm_conn = loop_timer(t->c->lp, (uint64_t)cms, on_connect_timeout, t);
+    if (!(t->tm_conn = timer_or_fail(t, (uint64_t)cms, on_connect_timeout)))
+        return;
     phase_start(t, "--dns-timeout", t->rq->dns_ms);
+    if (t->done)
+        return;
     if (connector_start(t->c, u, t->t0, &cb, &t->k) != 0)
         fail(t, HF_E_NOMEM, "connect to %s: out of memory", t->peer);
 }
@@ -1322,7 +1348,9 @@ static void do_send(transfer *t)
             t->send_phase = t->with_body ? SEND_BODY : SEND_DONE;
             if (t->expect) {
                 t->state = ST_EXPECT;
-                t->tm_expect = loop_timer(t->c->lp, EXPECT_WAIT_MS, on_expect_timeout, t);
+                if (!(t->tm_expect = timer_or_fail(t, EXPECT_WAIT_MS,
+                                                   on_expect_timeout)))
+                    return;
                 loop_watch(t->c->lp, cn->fd, LOOP_READ, on_io, t);
                 return;
             }
@@ -1344,6 +1372,8 @@ static void do_send(transfer *t)
         t->last_rx = loop_now_ns();
         if (!t->got_bytes)
             phase_start(t, "--ttfb-timeout", t->rq->ttfb_ms);
+        if (t->done)
+            return;
         loop_watch(t->c->lp, cn->fd, LOOP_READ, on_io, t);
         if (cn->rlen) /* the answer came with the 100 Continue */
             parse_heads(t);
@@ -1563,7 +1593,10 @@ static void parse_heads(transfer *t)
         store_head(t, raw, hl, &hr, hv);
         if (t->done)
             return;
-        store_cookies(t);
+        if (store_cookies(t)) {
+            fail(t, HF_E_NOMEM, "receive from %s: out of memory (cookies)", t->peer);
+            return;
+        }
         if (h1_framing_of(&hr, hv, t->head_req, &t->fr) != 0) {
             fail(t, HF_E_WEIRD_REPLY, "receive from %s: conflicting or invalid "
                  "Content-Length / Transfer-Encoding", t->peer);
@@ -1606,13 +1639,24 @@ static void parse_heads(transfer *t)
              * six fields count as six codings against the limit */
             buf ce;
             buf_init(&ce, H1_MAX_HEAD);
-            for (size_t i = 0; i < t->rs->nhdrs; i++)
+            int drc = 0;
+            for (size_t i = 0; i < t->rs->nhdrs && !drc; i++)
                 if (strcasecmp(t->rs->hdrs[i].name, "Content-Encoding") == 0)
-                    buf_printf(&ce, "%s%s", ce.len ? ", " : "", t->rs->hdrs[i].value);
-            int drc = ce.len ? decoder_new(&t->dec, ce.data, sink, t) : 0;
+                    drc = buf_printf(&ce, "%s%s", ce.len ? ", " : "",
+                                     t->rs->hdrs[i].value);
+            if (drc) { /* the body must not go out undecoded */
+                buf_free(&ce);
+                fail(t, (hf_err)drc, "decode body from %s: %s", t->peer,
+                     drc == HF_E_NOMEM ? "out of memory" : "Content-Encoding too long");
+                return;
+            }
+            drc = ce.len ? decoder_new(&t->dec, ce.data, sink, t) : 0;
             if (!drc && t->dec && t->rq->max_filesize > 0)
                 decoder_set_limit(t->dec, (uint64_t)t->rq->max_filesize);
-            if (drc)
+            if (drc == HF_E_NOMEM)
+                fail(t, HF_E_NOMEM, "decode body from %s: out of memory",
+                     t->peer);
+            else if (drc)
                 fail(t, (hf_err)drc, "decode body from %s: unsupported "
                      "Content-Encoding \"%s\"", t->peer, ce.data);
             buf_free(&ce);
@@ -1828,7 +1872,8 @@ static void on_watch(loop *l, void *arg)
             t->win_bytes = bytes;
         }
     }
-    t->tm_watch = loop_timer(l, 100, on_watch, t);
+    (void)l;
+    t->tm_watch = timer_or_fail(t, 100, on_watch);
 }
 
 static void on_total_timeout(loop *l, void *arg)
@@ -1871,10 +1916,12 @@ static int begin_exchange(transfer *t)
     t->head_len = t->out.len;
     free(t->rs->req_head);
     t->rs->req_head = malloc(t->out.len + 1);
-    if (t->rs->req_head) {
-        memcpy(t->rs->req_head, t->out.data, t->out.len + 1);
-        t->rs->req_head_len = t->out.len;
+    if (!t->rs->req_head) {
+        fail(t, HF_E_NOMEM, "send to %s: out of memory", t->peer);
+        return HF_E_NOMEM;
     }
+    memcpy(t->rs->req_head, t->out.data, t->out.len + 1);
+    t->rs->req_head_len = t->out.len;
     if (t->rq->debug_fn)
         t->rq->debug_fn(t->rq->debug_arg, HF_INFO_HEADER_OUT, since(t),
                         t->out.data, t->out.len);
@@ -2095,12 +2142,15 @@ static hf_err hop_begin(struct hf_transfer *j, const hop *h)
     }
     t->key = buf_take(&key);
     if (rq->timeout_ms > 0) {
-        t->tm_total = loop_timer(c->lp, (uint64_t)rq->timeout_ms, on_total_timeout, t);
         t->deadline = t->t0 + (uint64_t)rq->timeout_ms * 1000000u;
+        if (!(t->tm_total = timer_or_fail(t, (uint64_t)rq->timeout_ms,
+                                          on_total_timeout)))
+            return HF_OK;
     }
     if (rq->idle_ms || (rq->speed_limit && rq->speed_time)) {
         t->win_start = t->t0;
-        t->tm_watch = loop_timer(c->lp, 100, on_watch, t);
+        if (!(t->tm_watch = timer_or_fail(t, 100, on_watch)))
+            return HF_OK;
     }
 
     const char *why_new = NULL;
@@ -2208,8 +2258,9 @@ static int url_parts(const char *u, char **host, char **target)
     url p;
     char why[64];
     *host = *target = NULL;
-    if (url_parse(&p, u, why, sizeof why) != 0)
-        return -1;
+    int rc = url_parse(&p, u, why, sizeof why);
+    if (rc)
+        return rc == HF_E_NOMEM ? HF_E_NOMEM : -1;
     *host = strdup(p.host);
     *target = url_target(&p);
     url_free(&p);
@@ -2217,13 +2268,14 @@ static int url_parts(const char *u, char **host, char **target)
         free(*host);
         free(*target);
         *host = *target = NULL;
-        return -1;
+        return HF_E_NOMEM;
     }
     return 0;
 }
 
-/* The .netrc text of the request (read once per hf_send); NULL if none. */
-static char *netrc_text(const hf_request *rq, size_t *len)
+/* The .netrc text of the request (read once per hf_send); NULL if none,
+ * or when out of memory (*nomem then set). */
+static char *netrc_text(const hf_request *rq, size_t *len, int *nomem)
 {
     char path[4096];
     const char *file = rq->netrc_file;
@@ -2235,39 +2287,47 @@ static char *netrc_text(const hf_request *rq, size_t *len)
         file = path;
     }
     char *text = NULL;
-    if (read_small_file(file, 1u << 20, &text, len) != HF_OK)
-        return NULL;
-    return text;
+    hf_err e = read_small_file(file, 1u << 20, &text, len);
+    if (e == HF_E_NOMEM)
+        *nomem = 1;
+    return e == HF_OK ? text : NULL;
 }
 
-/* A Digest answer (RFC 7616) to the challenges of a 401, or NULL. */
-static char *digest_answer(const hf_response *rs, const char *user,
-                           const char *pass, const char *method,
-                           const char *target)
+/* A Digest answer (RFC 7616) to the challenges of a 401: 0 with *answer
+ * (NULL when none can be made), or HF_E_NOMEM -- the 401 must then not
+ * pass for the outcome. */
+static int digest_answer(const hf_response *rs, const char *user,
+                         const char *pass, const char *method,
+                         const char *target, char **answer)
 {
     auth_challenge chs[AUTH_MAX_CHALLENGES];
     size_t n = 0;
-    for (size_t i = 0; i < rs->nhdrs && n < AUTH_MAX_CHALLENGES; i++) {
+    int rc = 0;
+    *answer = NULL;
+    for (size_t i = 0; i < rs->nhdrs && n < AUTH_MAX_CHALLENGES && !rc; i++) {
         if (strcasecmp(rs->hdrs[i].name, "WWW-Authenticate") != 0)
             continue;
         int k = auth_parse_challenges(rs->hdrs[i].value, chs + n,
                                       AUTH_MAX_CHALLENGES - n);
-        if (k > 0)
+        if (k == AUTH_E_NOMEM)
+            rc = HF_E_NOMEM;
+        else if (k > 0)
             n += (size_t)k;
     }
-    char *answer = NULL;
-    int pick = auth_pick(chs, n, AUTH_DIGEST);
+    int pick = rc ? -1 : auth_pick(chs, n, AUTH_DIGEST);
     if (pick >= 0) {
         unsigned char rnd[12];
         char cnonce[25];
         if (getrandom(rnd, sizeof rnd, 0) == (ssize_t)sizeof rnd) {
             for (size_t i = 0; i < sizeof rnd; i++)
                 snprintf(cnonce + 2 * i, 3, "%02x", rnd[i]);
-            answer = auth_digest(&chs[pick], user, pass, method, target, cnonce, 1);
+            if (auth_digest_r(&chs[pick], user, pass, method, target, cnonce,
+                              1, answer) == AUTH_E_NOMEM)
+                rc = HF_E_NOMEM;
         }
     }
     auth_challenges_free(chs, n);
-    return answer;
+    return rc;
 }
 
 /* ---- a submitted request: its hops ------------------------------------- */
@@ -2318,6 +2378,14 @@ static int job_end(struct hf_transfer *j, hf_response *rs, hf_err e)
     if (!rs && hs && hs->prev) { /* out of memory on a later hop */
         rs = hs->prev;
         hs->prev = NULL;
+        /* the redirect answer is not the outcome: it was to be followed */
+        rs->err = e ? e : HF_E_NOMEM;
+        free(rs->errmsg);
+        rs->errmsg = NULL; /* hf_response_errmsg: hf_strerror(err) */
+        char line[600];
+        snprintf(line, sizeof line, "redirect from %s: %s", rs->url ? rs->url : "",
+                 hf_strerror(rs->err));
+        rs->errmsg = strdup(line);
     }
     j->rs = rs;
     j->err = rs ? rs->err : e ? e : HF_E_NOMEM;
@@ -2356,20 +2424,30 @@ static int job_hop(struct hf_transfer *j)
         h->user = rq->auth_user;
         h->pass = rq->auth_pass;
     } else if (rq->netrc_mode && !rq->auth_user) {
+        int nomem = 0;
         if (!hs->ntext_read) {
-            hs->ntext = netrc_text(rq, &hs->nlen);
+            hs->ntext = netrc_text(rq, &hs->nlen, &nomem);
             hs->ntext_read = 1;
         }
         char *host, *target;
-        if (hs->ntext && url_parts(hs->cur, &host, &target) == 0) {
-            if (netrc_lookup(hs->ntext, hs->nlen, host, NULL, &hs->nuser,
-                             &hs->npass) == NETRC_FOUND && hs->nuser) {
-                h->user = hs->nuser;
-                h->pass = hs->npass;
+        if (hs->ntext) {
+            int urc = url_parts(hs->cur, &host, &target);
+            if (urc) {      /* a bad URL is reported by the hop */
+                nomem = urc == HF_E_NOMEM;
+            } else {
+                int nr = netrc_lookup(hs->ntext, hs->nlen, host, NULL,
+                                      &hs->nuser, &hs->npass);
+                if (nr == NETRC_FOUND && hs->nuser) {
+                    h->user = hs->nuser;
+                    h->pass = hs->npass;
+                }
+                nomem = nr == NETRC_E_NOMEM;
+                free(host);
+                free(target);
             }
-            free(host);
-            free(target);
         }
+        if (nomem) /* the request must not go out without its credentials */
+            return job_end(j, NULL, HF_E_NOMEM);
     }
     if (hop_begin(j, h) != HF_OK)
         return job_end(j, NULL, HF_E_NOMEM);
@@ -2410,17 +2488,24 @@ int job_next(struct hf_transfer *j)
     if (!e && rs->status == 401 && (rq->auth_methods & HF_AUTH_DIGEST) &&
         !hs->digest_tried && h->user && !(h->with_body && rq->reader)) {
         char *host, *target;
-        if (url_parts(hs->cur, &host, &target) == 0) {
+        int drc = url_parts(hs->cur, &host, &target);
+        if (drc == 0) {
             free(hs->authz);
-            hs->authz = digest_answer(rs, h->user, h->pass ? h->pass : "",
-                                      hs->method, target);
+            drc = digest_answer(rs, h->user, h->pass ? h->pass : "",
+                                hs->method, target, &hs->authz);
             free(host);
             free(target);
-            if (hs->authz) {
-                hs->digest_tried = 1;
-                hs->prev = rs;
-                return job_hop(j);
-            }
+        }
+        if (drc == HF_E_NOMEM) { /* the 401 was to be answered */
+            rs->err = HF_E_NOMEM;
+            free(rs->errmsg);
+            rs->errmsg = strdup("answer to the Digest challenge: out of memory");
+            return job_end(j, rs, rs->err);
+        }
+        if (drc == 0 && hs->authz) {
+            hs->digest_tried = 1;
+            hs->prev = rs;
+            return job_hop(j);
         }
     }
     const char *loc = hf_response_header(rs, "Location");
@@ -2538,5 +2623,5 @@ void job_resume(struct hf_transfer *j)
         return;
     if (t->state == ST_RECV_HEAD || t->state == ST_RECV_BODY ||
         t->state == ST_EXPECT)
-        t->tm_kick = loop_timer(t->c->lp, 0, on_kick, t);
+        t->tm_kick = timer_or_fail(t, 0, on_kick);
 }
