@@ -52,6 +52,7 @@ typedef struct transfer {
     int follow;             /* a redirect will be followed: drop its body */
     const char *user, *pass;  /* this hop's credentials, or NULL */
     const char *authz;      /* a Digest answer for this hop, or NULL */
+    const char *pauthz;     /* ... for the proxy (absolute-form), or NULL */
     url u;
     char *key;              /* pool key */
     char peer[96];          /* host:port, then ip:port once connected */
@@ -395,8 +396,10 @@ static int put_proxy_fields(transfer *t, buf *b)
         else if (*v)
             rc = buf_printf(b, "%.*s: %s\r\n", (int)n, l, v);
     }
-    if (!rc && !authz_hdr && t->puser &&
-        (!rq->proxy_auth || (rq->proxy_auth & HF_AUTH_BASIC))) {
+    if (!rc && !authz_hdr && t->pauthz)
+        rc = buf_printf(b, "Proxy-Authorization: %s\r\n", t->pauthz);
+    else if (!rc && !authz_hdr && t->puser &&
+             (!rq->proxy_auth || (rq->proxy_auth & HF_AUTH_BASIC))) {
         char *a = proxy_basic_auth(t->puser, t->ppass);
         rc = a ? buf_printf(b, "Proxy-Authorization: %s\r\n", a) : HF_E_NOMEM;
         if (a) {
@@ -1541,6 +1544,31 @@ static void store_head(transfer *t, const char *raw, size_t len,
 }
 
 
+/* A 401 or a proxy's 407 that job_next will answer with Digest: its body
+ * is read and dropped, as a followed redirect's. */
+static int has_digest(const hf_response *rs, const char *field)
+{
+    for (size_t i = 0; i < rs->nhdrs; i++)
+        if (strcasecmp(rs->hdrs[i].name, field) == 0 &&
+            strcasestr(rs->hdrs[i].value, "digest"))
+            return 1;
+    return 0;
+}
+
+static int will_answer(const transfer *t, int status)
+{
+    const hf_request *rq = t->rq;
+    if (status == 401)
+        return (rq->auth_methods & HF_AUTH_DIGEST) && t->user && !t->authz &&
+               !(t->with_body && rq->reader) &&
+               has_digest(t->rs, "WWW-Authenticate");
+    if (status == 407)
+        return t->via == VIA_FORWARD && (rq->proxy_auth & HF_AUTH_DIGEST) &&
+               rq->proxy_user && !t->pauthz && !(t->with_body && rq->reader) &&
+               has_digest(t->rs, "Proxy-Authenticate");
+    return 0;
+}
+
 /* Parse response heads in the buffer: skip interim 1xx, then set up the
  * body of the final response. */
 static void parse_heads(transfer *t)
@@ -1632,8 +1660,9 @@ static void parse_heads(transfer *t)
         }
         /* a redirect that will be followed: its body is read and dropped,
          * undecoded (SECURITY.md E.28) */
-        int skip = t->follow && is_redirect(hr.status) &&
-                   hf_response_header(t->rs, "Location");
+        int skip = (t->follow && is_redirect(hr.status) &&
+                    hf_response_header(t->rs, "Location")) ||
+                   will_answer(t, hr.status);
         if (t->rq->decompress && t->fr.kind != H1_BODY_NONE && !skip) {
             /* all Content-Encoding fields form one list (RFC 9110 5.3), so
              * six fields count as six codings against the limit */
@@ -2013,6 +2042,7 @@ typedef struct hop {
     int follow;      /* a redirect answer will be followed */
     const char *user, *pass;  /* credentials for this hop, or NULL */
     const char *authz;        /* a Digest answer, or NULL */
+    const char *pauthz;       /* the proxy's Digest answer, or NULL */
 } hop;
 
 /* Start one hop of job j: a transfer of its own, which ends (hop_ended)
@@ -2044,6 +2074,7 @@ static hf_err hop_begin(struct hf_transfer *j, const hop *h)
     t->user = h->user;
     t->pass = h->pass;
     t->authz = h->authz;
+    t->pauthz = h->pauthz;
     t->t0 = loop_now_ns();
     t->id = c->next_transfer++;
     trace_init(&rs->trace, t->t0);
@@ -2296,16 +2327,17 @@ static char *netrc_text(const hf_request *rq, size_t *len, int *nomem)
 /* A Digest answer (RFC 7616) to the challenges of a 401: 0 with *answer
  * (NULL when none can be made), or HF_E_NOMEM -- the 401 must then not
  * pass for the outcome. */
-static int digest_answer(const hf_response *rs, const char *user,
-                         const char *pass, const char *method,
-                         const char *target, char **answer)
+static int digest_answer(const hf_response *rs, const char *field,
+                         const char *user, const char *pass,
+                         const char *method, const char *target,
+                         char **answer)
 {
     auth_challenge chs[AUTH_MAX_CHALLENGES];
     size_t n = 0;
     int rc = 0;
     *answer = NULL;
     for (size_t i = 0; i < rs->nhdrs && n < AUTH_MAX_CHALLENGES && !rc; i++) {
-        if (strcasecmp(rs->hdrs[i].name, "WWW-Authenticate") != 0)
+        if (strcasecmp(rs->hdrs[i].name, field) != 0)
             continue;
         int k = auth_parse_challenges(rs->hdrs[i].value, chs + n,
                                       AUTH_MAX_CHALLENGES - n);
@@ -2338,6 +2370,9 @@ typedef struct hops {
     char *cur, *method;      /* this hop's URL and method */
     char *origin0;           /* the first hop's origin */
     char *authz;             /* a Digest answer for the next hop */
+    char *pauthz;            /* the proxy's (a 407 to an absolute-form
+                              * request), kept for the later hops */
+    int pdigest_tried;
     char *nuser, *npass;     /* .netrc credentials of this hop's host */
     char *ntext;             /* the .netrc file, read once */
     size_t nlen;
@@ -2363,6 +2398,7 @@ void job_free_state(struct hf_transfer *j)
     free(hs->method);
     free(hs->origin0);
     free(hs->authz);
+    free(hs->pauthz);
     free(hs->nuser);
     free(hs->npass);
     free(hs->ntext);
@@ -2414,6 +2450,7 @@ static int job_hop(struct hf_transfer *j)
     h->method = hs->method;
     h->follow = rq->max_redirs >= 0;
     h->authz = hs->authz;
+    h->pauthz = hs->pauthz;
     /* this hop's credentials: the request's (same origin only), else the
      * .netrc entry of this host */
     free(hs->nuser);
@@ -2491,8 +2528,9 @@ int job_next(struct hf_transfer *j)
         int drc = url_parts(hs->cur, &host, &target);
         if (drc == 0) {
             free(hs->authz);
-            drc = digest_answer(rs, h->user, h->pass ? h->pass : "",
-                                hs->method, target, &hs->authz);
+            drc = digest_answer(rs, "WWW-Authenticate", h->user,
+                                h->pass ? h->pass : "", hs->method, target,
+                                &hs->authz);
             free(host);
             free(target);
         }
@@ -2504,6 +2542,35 @@ int job_next(struct hf_transfer *j)
         }
         if (drc == 0 && hs->authz) {
             hs->digest_tried = 1;
+            hs->prev = rs;
+            return job_hop(j);
+        }
+    }
+    /* a 407 from an http proxy to an absolute-form request, with
+     * --proxy-digest: answered once (RFC 7616 3.3 with Proxy-Authenticate,
+     * RFC 9110 11.7.1); a CONNECT's 407 is answered in tunnel.c */
+    if (!e && rs->status == 407 && rs->proxy_used && !rs->http_connect &&
+        (rq->proxy_auth & HF_AUTH_DIGEST) && rq->proxy_user &&
+        !hs->pdigest_tried && !(h->with_body && rq->reader)) {
+        char *host, *target;
+        int drc = url_parts(hs->cur, &host, &target);
+        if (drc == 0) {
+            free(hs->pauthz);
+            hs->pauthz = NULL;
+            drc = digest_answer(rs, "Proxy-Authenticate", rq->proxy_user,
+                                rq->proxy_pass ? rq->proxy_pass : "", hs->method,
+                                target, &hs->pauthz);
+            free(host);
+            free(target);
+        }
+        if (drc == HF_E_NOMEM) {
+            rs->err = HF_E_NOMEM;
+            free(rs->errmsg);
+            rs->errmsg = strdup("answer to the proxy's Digest challenge: out of memory");
+            return job_end(j, rs, rs->err);
+        }
+        if (drc == 0 && hs->pauthz) {
+            hs->pdigest_tried = 1;
             hs->prev = rs;
             return job_hop(j);
         }

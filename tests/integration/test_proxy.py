@@ -472,6 +472,25 @@ def proxy_digest_on_connect(t):
     t.error(r, 56, r"\b407\b", curl=[r"response 407"], empty_stdout=True)
 
 
+@test()
+def proxy_digest_absolute_form(t):
+    # --proxy-digest without a tunnel: the proxy's 407 to the absolute-form
+    # request is answered once with Digest for the path (as curl)
+    ph = proxy_hostile(t)
+    h, _ = _origin(t)
+    mark = ph.mark()
+    r = t.run(["-sS", "--proxy-digest", "-U", _cred(PH_AUTH),
+               "-x", ph.url("http-digest"), h.url("/echo")], timeout=10)
+    t.ok(r)
+    t.match(r"^GET /echo HTTP/1.1\r\n", r.text, "the origin's echo")
+    t.check(b"proxy-authorization" not in r.out.lower(),
+            "the origin never sees Proxy-Authorization")
+    auths = ph.events(mark, "http-digest", "auth", 2)
+    t.eq([a["ok"] for a in auths], [False, True], "challenge, then accepted")
+    t.match(r'^Digest .*uri="/echo"', auths[-1].get("got") or "",
+            "Digest for the request's path")
+
+
 @test(tags=("fast",))
 def proxy_basic_explicit(t):
     ph = proxy_hostile(t)
