@@ -136,6 +136,7 @@ typedef struct usock {
     struct res_query *q;         /* NULL while kept idle */
     struct usock *next;          /* idle list */
     int pi;                      /* 0 IPv4, 1 IPv6 socket */
+    int dirty;                   /* something may be queued on it still */
 } usock;
 
 typedef struct fam {
@@ -233,7 +234,7 @@ struct resolver {
     fam *wq_head[RES_MAX_SERVERS], *wq_tail[RES_MAX_SERVERS];
     int pumping;
     int depth, free_pending;
-    uint8_t *rbuf;               /* 2 x RES_UDP_BUF bytes */
+    uint8_t *rbuf;               /* 3 x RES_UDP_BUF bytes */
     dns_msg *msg;                /* decode scratch */
 };
 
@@ -644,7 +645,7 @@ resolver *resolver_new(loop *l)
         return NULL;
     r->l = l;
     r->rnd_pos = sizeof r->rnd;
-    r->rbuf = malloc(2 * RES_UDP_BUF);
+    r->rbuf = malloc(3 * RES_UDP_BUF);
     r->msg = malloc(sizeof *r->msg);
     if (!r->rbuf || !r->msg) {
         free(r->rbuf);
@@ -895,8 +896,14 @@ static void us_free(usock *u)
     struct sockaddr unspec;
     memset(&unspec, 0, sizeof unspec);
     unspec.sa_family = AF_UNSPEC;
+    /* A clean socket (its answers read, nothing refused or ignored) has
+     * an empty queue; a datagram that still came would fail the next
+     * query's ID and question check anyway.  Only a dirty one is drained
+     * (one system call saved a lookup). */
     if (r->npool[pi] < RES_UDP_POOL && !r->free_pending &&
-        connect(u->fd, &unspec, sizeof unspec) == 0 && us_drain(r, u->fd) == 0) {
+        connect(u->fd, &unspec, sizeof unspec) == 0 &&
+        (!u->dirty || us_drain(r, u->fd) == 0)) {
+        u->dirty = 0;
         u->q = NULL;
         u->n = 0;
         u->f[0] = u->f[1] = NULL;
@@ -960,8 +967,10 @@ static void us_detach(fam *f)
             u->f[i] = NULL;
             u->n--;
         }
-    if (!u->n && !u->busy)
+    if (!u->n && !u->busy) { /* ended without its answer: timeout, cancel */
+        u->dirty = 1;
         us_free(u);
+    }
 }
 
 static void wq_unlink(resolver *r, fam *f)
@@ -1646,29 +1655,33 @@ static void udp_ev(loop *l, int fd, int mask, void *arg)
     resolver *r = q->r;
     enter(r);
     u->busy = 1;
+    uint64_t ignored0 = r->st.ignored;
     while (u->n > 0) {
         fam *fs[2];
         int nf = 0;
         for (int i = 0; i < 2; i++)
             if (u->f[i])
                 fs[nf++] = u->f[i];
-        /* Both answers of a lookup in one call when both are there. */
-        struct mmsghdr mm[2];
-        struct iovec iov[2];
+        /* Both answers of a lookup in one call when both are there, and
+         * room for one more: fewer than asked means the queue is empty,
+         * so the socket can be kept without draining it. */
+        struct mmsghdr mm[3];
+        struct iovec iov[3];
         memset(mm, 0, sizeof mm);
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < 3; k++) {
             iov[k].iov_base = r->rbuf + (size_t)k * RES_UDP_BUF;
             iov[k].iov_len = RES_UDP_BUF;
             mm[k].msg_hdr.msg_iov = &iov[k];
             mm[k].msg_hdr.msg_iovlen = 1;
         }
-        int n = recvmmsg(fd, mm, (unsigned)nf, 0, NULL);
+        int n = recvmmsg(fd, mm, (unsigned)nf + 1, 0, NULL);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 break;
             int e = errno;
+            u->dirty = 1;
             for (int i = 0; i < nf; i++) {
                 fam *f = fs[i];
                 snprintf(f->cause, sizeof f->cause, "%s from %s",
@@ -1679,6 +1692,7 @@ static void udp_ev(loop *l, int fd, int mask, void *arg)
             }
             break;
         }
+        u->dirty = n > nf; /* more may be queued */
         for (int k = 0; k < n && u->n > 0; k++) {
             nf = 0;
             for (int i = 0; i < 2; i++)
@@ -1689,6 +1703,8 @@ static void udp_ev(loop *l, int fd, int mask, void *arg)
         }
     }
     u->busy = 0;
+    if (r->st.ignored != ignored0)
+        u->dirty = 1;
     if (!u->n)
         us_free(u);
     q_check(q);

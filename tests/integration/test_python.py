@@ -364,7 +364,7 @@ def stream_large_file_slow_consumer_backpressure(t):
                 for chunk in r.iter_content(64 * 1024):
                     h.update(chunk)
                     n += len(chunk)
-                    time.sleep(0.002)          # a slow consumer
+                    time.sleep(0.008)          # a slow consumer (40 MB/s at most)
             pauses, most = r.pauses, r.max_buffered
             # a stream closed early is cancelled; the session goes on
             r2 = s.get(sys.argv[1], stream=True)
