@@ -2,6 +2,7 @@
 #include "connect.h"
 #include "resolver.h"
 #include <errno.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,25 @@ struct connector {
     char dns_why[256];
     int over;                  /* the callbacks have reported the end */
     int nomem;                 /* an attempt failed for want of our memory */
+    int depth;                 /* inside one of its loop or resolver
+                                * callbacks (connector_free waits) */
+    int free_me;
 };
+
+static void destroy(connector *k);
+
+/* Entry points run between enter and leave: connector_free from inside a
+ * callback (the owner, told it won) is carried out at the way out. */
+static void enter(connector *k)
+{
+    k->depth++;
+}
+
+static void leave(connector *k)
+{
+    if (--k->depth == 0 && k->free_me)
+        destroy(k);
+}
 
 static void next_attempt(connector *k);
 
@@ -132,10 +151,10 @@ static void maybe_give_up(connector *k)
         give_up(k);
 }
 
-static void on_kick(loop *l, void *arg)
+static void on_kick_(loop *l, connector *k_arg)
 {
     (void)l;
-    connector *k = arg;
+    connector *k = k_arg;
     k->tm_kick = 0;
     if (!k->started && (k->n6 || k->n4)) {
         k->cb.resolved(k->cb.arg);
@@ -144,6 +163,14 @@ static void on_kick(loop *l, void *arg)
         return;
     }
     maybe_give_up(k);
+}
+
+static void on_kick(loop *l, void *arg)
+{
+    connector *k = arg;
+    enter(k);
+    on_kick_(l, k);
+    leave(k);
 }
 
 static void win(connector *k, attempt *a)
@@ -184,10 +211,10 @@ static void on_handed(loop *l, int fd, int mask, void *arg)
     loop_unwatch(l, fd);
 }
 
-static void on_attempt(loop *l, int fd, int mask, void *arg)
+static void on_attempt_(loop *l, int fd, int mask, connector *k_arg)
 {
     (void)mask;
-    connector *k = arg;
+    connector *k = k_arg;
     attempt *a = NULL;
     for (size_t i = 0; i < k->natt; i++)
         if (k->att[i].fd == fd)
@@ -223,12 +250,28 @@ static void on_attempt(loop *l, int fd, int mask, void *arg)
     next_attempt(k);
 }
 
-static void on_delay(loop *l, void *arg)
+static void on_attempt(loop *l, int fd, int mask, void *arg)
+{
+    connector *k = arg;
+    enter(k);
+    on_attempt_(l, fd, mask, k);
+    leave(k);
+}
+
+static void on_delay_(loop *l, connector *k_arg)
 {
     (void)l;
-    connector *k = arg;
+    connector *k = k_arg;
     k->tm_delay = 0;
     next_attempt(k);
+}
+
+static void on_delay(loop *l, void *arg)
+{
+    connector *k = arg;
+    enter(k);
+    on_delay_(l, k);
+    leave(k);
 }
 
 /* The next address: families alternate, IPv6 first (RFC 8305 4). */
@@ -302,7 +345,24 @@ static void next_attempt(connector *k)
             emit(k, HF_EV_CONNECT_FAILED, a->text, e, a->err);
             continue;
         }
-        /* in progress (or done at once): epoll says when it is writable */
+        /* On loopback the handshake is over by the time connect() returns
+         * (EINPROGRESS or not): the kernel says so, and the attempt wins
+         * without a trip through epoll. */
+        int est = crc == 0;
+        if (!est) {
+            struct tcp_info ti;
+            socklen_t tl = sizeof ti;
+            est = getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+                  ti.tcpi_state == TCP_ESTABLISHED;
+        }
+        if (est) {
+            a->fd = fd;
+            k->npending++;
+            a->end_ns = since(k);
+            win(k, a);
+            return;
+        }
+        /* in progress: epoll says when it is writable */
         int wrc = loop_watch(lp, fd, LOOP_WRITE, on_attempt, k);
         if (wrc != 0) {
             close(fd);
@@ -365,10 +425,10 @@ static void add_addrs(connector *k, int family, const struct sockaddr_storage *v
     }
 }
 
-static void on_resdelay(loop *l, void *arg)
+static void on_resdelay_(loop *l, connector *k_arg)
 {
     (void)l;
-    connector *k = arg;
+    connector *k = k_arg;
     k->tm_resdelay = 0;
     if (!k->started) {
         logf_(k, "No AAAA answer within %d ms: connecting over IPv4",
@@ -378,9 +438,17 @@ static void on_resdelay(loop *l, void *arg)
     }
 }
 
-static void on_answer(void *arg, const res_answer *ra)
+static void on_resdelay(loop *l, void *arg)
 {
     connector *k = arg;
+    enter(k);
+    on_resdelay_(l, k);
+    leave(k);
+}
+
+static void on_answer_(connector *k_arg, const res_answer *ra)
+{
+    connector *k = k_arg;
     int fam_ok = !k->c->family || (k->c->family == 4) == (ra->family == AF_INET);
     if (ra->family == AF_INET6)
         k->got6 = 1;
@@ -428,9 +496,17 @@ static void on_answer(void *arg, const res_answer *ra)
     }
 }
 
-static void on_dns_done(void *arg, int err, const char *why)
+static void on_answer(void *arg, const res_answer *ra)
 {
     connector *k = arg;
+    enter(k);
+    on_answer_(k, ra);
+    leave(k);
+}
+
+static void on_dns_done_(connector *k_arg, int err, const char *why)
+{
+    connector *k = k_arg;
     k->query = NULL; /* freed by the resolver */
     k->dns_done = 1;
     emit(k, HF_EV_DNS_END, NULL, err ? why : NULL, (int64_t)(k->n6 + k->n4));
@@ -452,6 +528,14 @@ static void on_dns_done(void *arg, int err, const char *why)
         k->tm_delay = 0;
     }
     maybe_give_up(k);
+}
+
+static void on_dns_done(void *arg, int err, const char *why)
+{
+    connector *k = arg;
+    enter(k);
+    on_dns_done_(k, err, why);
+    leave(k);
 }
 
 static void on_dns_log(void *arg, const char *line)
@@ -532,6 +616,16 @@ void connector_free(connector *k)
 {
     if (!k)
         return;
+    if (k->depth) { /* from inside one of its callbacks: at the way out */
+        k->free_me = 1;
+        k->over = 1;
+        return;
+    }
+    destroy(k);
+}
+
+static void destroy(connector *k)
+{
     stop_timers(k);
     if (k->query)
         resolver_cancel(k->query);

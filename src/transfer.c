@@ -126,6 +126,18 @@ static void hop_ended(transfer *t)
 }
 
 static void on_io(loop *l, int fd, int mask, void *arg);
+static void fail(transfer *t, hf_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Watch the connection for mask; a failure (no memory for the loop's
+ * table) fails the transfer rather than leaving it unwatched. */
+static int watch(transfer *t, int mask)
+{
+    if (loop_watch(t->c->lp, t->cn->fd, mask, on_io, t) == 0)
+        return 0;
+    fail(t, HF_E_NOMEM, "%s: out of memory", t->peer);
+    return -1;
+}
 static void proxy_next(transfer *t);
 static void tunnel_step(transfer *t);
 static void do_send(transfer *t);
@@ -597,7 +609,7 @@ static void tls_step(transfer *t)
     } else if (done)
         tls_done(t);
     else
-        loop_watch(t->c->lp, cn->fd, want, on_io, t);
+        watch(t, want);
 }
 
 static void start_tls(transfer *t)
@@ -718,7 +730,8 @@ static void k_connected(void *arg, int fd, const attempt *a)
     }
     connected(t, fd, a);
     /* the attempts are over: their memory goes now, not at the end (5,000
-     * open transfers must stay small) */
+     * open transfers stay small); the connector finishes the free on its
+     * way out of this callback */
     connector_free(t->k);
     t->k = NULL;
 }
@@ -1067,7 +1080,7 @@ static void tunnel_step(transfer *t)
         return;
     }
     if (!done) {
-        loop_watch(t->c->lp, cn->fd, want ? want : LOOP_READ, on_io, t);
+        watch(t, want ? want : LOOP_READ);
         return;
     }
     char d[200];
@@ -1331,7 +1344,7 @@ static void do_send(transfer *t)
                 return;
             }
             if (!nw) {
-                loop_watch(t->c->lp, cn->fd, want, on_io, t);
+                watch(t, want);
                 return;
             }
             if (errno == ECONNRESET) /* reset while sending */
@@ -1354,7 +1367,7 @@ static void do_send(transfer *t)
                 if (!(t->tm_expect = timer_or_fail(t, EXPECT_WAIT_MS,
                                                    on_expect_timeout)))
                     return;
-                loop_watch(t->c->lp, cn->fd, LOOP_READ, on_io, t);
+                watch(t, LOOP_READ);
                 return;
             }
         }
@@ -1377,7 +1390,8 @@ static void do_send(transfer *t)
             phase_start(t, "--ttfb-timeout", t->rq->ttfb_ms);
         if (t->done)
             return;
-        loop_watch(t->c->lp, cn->fd, LOOP_READ, on_io, t);
+        if (watch(t, LOOP_READ))
+            return;
         if (cn->rlen) /* the answer came with the 100 Continue */
             parse_heads(t);
         return;
@@ -1761,7 +1775,7 @@ static void do_recv(transfer *t)
         if (t->done)
             return;
         if (t->job->paused) { /* back-pressure: leave it in the kernel */
-            loop_watch(t->c->lp, cn->fd, 0, on_io, t);
+            watch(t, 0);
             return;
         }
         /* a fast server can keep this loop busy for a whole download;
@@ -1795,7 +1809,7 @@ static void do_recv(transfer *t)
         }
         if (!n && want) {
             if (want != LOOP_READ) /* TLS may need to write to read */
-                loop_watch(t->c->lp, cn->fd, want, on_io, t);
+                watch(t, want);
             return;
         }
         if (!n) {
@@ -2679,8 +2693,8 @@ static void on_kick(loop *l, void *arg)
         if (t->done || t->job->paused)
             return;
     }
-    loop_watch(t->c->lp, t->cn->fd, LOOP_READ, on_io, t);
-    do_recv(t); /* a TLS layer may hold bytes epoll cannot see */
+    if (watch(t, LOOP_READ) == 0)
+        do_recv(t); /* a TLS layer may hold bytes epoll cannot see */
 }
 
 void job_resume(struct hf_transfer *j)
