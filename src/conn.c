@@ -386,9 +386,21 @@ conn *pool_take(hf_client *c, const char *key, int check, const char **why)
     uint64_t now = loop_now_ns();
     *why = c->idle ? "no idle connection for this scheme, host, port and "
                      "TLS configuration" : "no idle connection";
+    /* a server that closed an idle connection of this key before may do it
+     * again: ask the kernel first */
+    if (c->idle_closed[0] && strcmp(c->idle_closed, key) == 0)
+        check = 1;
     for (conn *cn = c->idle; cn; cn = cn->next) {
-        if (strcmp(cn->key, key) != 0)
+        if (strcmp(cn->key, key) != 0 || cn->dead)
             continue;
+        if (check && !still_open(cn)) {
+            /* closed by the server: left for the loop, which sees its FIN
+             * and tears it down while this request goes out on a new
+             * connection (the teardown is off the request's path) */
+            cn->dead = 1;
+            *why = "the server closed the idle connection";
+            continue;
+        }
         unlink_idle(c, cn);
         if (now - cn->idle_since > (uint64_t)POOL_MAX_AGE_S * 1000000000u) {
             conn_close(c, cn, CONN_NOW, "idle for too long");
@@ -400,7 +412,7 @@ conn *pool_take(hf_client *c, const char *key, int check, const char **why)
          * the time the loop did not run; it is skipped for requests that
          * may be retried safely on a fresh connection (RFC 9112 9.3.1)
          * when the connection was idle for under a second. */
-        if ((check || now - cn->idle_since > 1000000000u) && !still_open(cn)) {
+        if (!check && now - cn->idle_since > 1000000000u && !still_open(cn)) {
             conn_close(c, cn, CONN_AFTER_SERVER, "closed while idle");
             const char *w2;
             conn *next = pool_take(c, key, check, &w2);

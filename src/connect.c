@@ -348,8 +348,9 @@ static void next_attempt(connector *k)
         /* On loopback the handshake is over by the time connect() returns
          * (EINPROGRESS or not): the kernel says so, and the attempt wins
          * without a trip through epoll. */
-        int est = crc == 0;
-        if (!est) {
+        /* (only once the lookup is over: its end comes first in the trace) */
+        int est = crc == 0 && k->dns_done;
+        if (!est && k->dns_done) {
             struct tcp_info ti;
             socklen_t tl = sizeof ti;
             est = getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&

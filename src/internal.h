@@ -62,6 +62,7 @@ typedef struct conn {
     char reason[96];         /* why it closes */
     struct hf_client *client;  /* owner, while idle */
     uint64_t idle_since;     /* when it went back to the pool */
+    int dead;                /* idle, seen closed: the loop tears it down */
 } conn;
 
 struct hf_client {

@@ -623,6 +623,9 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     if (e)
         return e;
     x->sync = 1;
+    /* not inside a callback (checked above): start it now rather than
+     * from the loop's next turn, before any teardown the loop has queued */
+    schedule(c);
     while (!w.finished)
         drive(c, -1);
     *out = w.rs;
