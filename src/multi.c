@@ -623,9 +623,8 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     if (e)
         return e;
     x->sync = 1;
-    /* not inside a callback (checked above): start it now rather than
-     * from the loop's next turn, before any teardown the loop has queued */
-    schedule(c);
+    /* started from the loop's next turn (not here): the loop first sees a
+     * FIN that came for an idle connection, which then is not reused */
     while (!w.finished)
         drive(c, -1);
     *out = w.rs;
