@@ -362,6 +362,27 @@ static void unlink_idle(hf_client *c, conn *cn)
         }
 }
 
+/* Close the idle connections the server closed (see on_idle_event): from
+ * the loop, when it is about to wait. */
+void conn_reap_dead(void *arg)
+{
+    hf_client *c = arg;
+    if (!c->ndead)
+        return;
+    c->ndead = 0;
+    for (conn **pp = &c->idle; *pp; ) {
+        conn *cn = *pp;
+        if (!cn->dead) {
+            pp = &cn->next;
+            continue;
+        }
+        *pp = cn->next;
+        cn->next = NULL;
+        c->nidle--;
+        conn_close(c, cn, CONN_AFTER_SERVER, "the server closed the idle connection");
+    }
+}
+
 /* An idle connection became readable: the server closed it (or sent
  * bytes nobody asked for).  Either way it is of no more use. */
 static void on_idle_event(loop *l, int fd, int mask, void *arg)
@@ -371,14 +392,19 @@ static void on_idle_event(loop *l, int fd, int mask, void *arg)
     (void)mask;
     conn *cn = arg;
     hf_client *c = cn->client;
-    if (still_open(cn))
+    if (cn->dead || still_open(cn))
         return; /* e.g. a TLS 1.3 session ticket, read and kept */
-    unlink_idle(c, cn);
     if (!cn->rst_received)
         conn_saw_fin(c, cn);
     /* remembered, so the next request to it can say why it makes a new one */
     snprintf(c->idle_closed, sizeof c->idle_closed, "%s", cn->key);
-    conn_close(c, cn, CONN_AFTER_SERVER, "the server closed the idle connection");
+    /* Torn down when the loop is about to wait (conn_reap_dead): a request
+     * waiting for this server goes out on a new connection first, and the
+     * teardown runs while the server works.  Meanwhile the socket's end of
+     * stream wakes nobody. */
+    cn->dead = 1;
+    c->ndead++;
+    loop_watch(c->lp, cn->fd, 0, on_idle_event, cn);
 }
 
 conn *pool_take(hf_client *c, const char *key, int check, const char **why)

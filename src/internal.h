@@ -88,6 +88,7 @@ struct hf_client {
     int pool_per_host, pool_max;  /* idle connections kept */
     char idle_closed[256];   /* key of the last idle connection the
                               * server closed */
+    int ndead;               /* idle connections seen closed, to close */
     struct multi *m;         /* submitted transfers (multi.c) */
 };
 
@@ -264,4 +265,6 @@ void conn_emit(hf_client *c, conn *cn, hf_ev type, const struct ev_args *a);
  * check: always ask the kernel (for requests that cannot be retried). */
 conn *pool_take(hf_client *c, const char *key, int check, const char **why);
 void pool_put(hf_client *c, conn *cn);
+/* Close the idle connections the servers closed (the loop's idle hook). */
+void conn_reap_dead(void *arg);
 #endif

@@ -42,7 +42,15 @@ struct loop {
     uint64_t woke;     /* when epoll_wait last returned */
     void (*post)(void *arg);
     void *post_arg;
+    void (*idle)(void *arg);
+    void *idle_arg;
 };
+
+void loop_set_idle(loop *l, void (*fn)(void *arg), void *arg)
+{
+    l->idle = fn;
+    l->idle_arg = arg;
+}
 
 void loop_set_post(loop *l, void (*fn)(void *arg), void *arg)
 {
@@ -264,6 +272,10 @@ long loop_timeout_ms(const loop *l)
 int loop_once(loop *l, int timeout_ms)
 {
     long tms = loop_timeout_ms(l);
+    if (l->idle && tms != 0 && timeout_ms != 0) {
+        l->idle(l->idle_arg);
+        tms = loop_timeout_ms(l);
+    }
     if (tms >= 0 && (timeout_ms < 0 || tms < timeout_ms))
         timeout_ms = (int)tms;
     struct epoll_event evs[64];

@@ -33,6 +33,9 @@ void loop_timer_cancel(loop *l, uint64_t id);
 /* Wait for and dispatch events once; at most timeout_ms (-1 = until the
  * next timer, or forever without one).  Returns events handled, or -1. */
 int loop_once(loop *l, int timeout_ms);
+/* Called when the loop is about to wait with no timer due: work that can
+ * be done while the peers work (e.g. tearing down closed connections). */
+void loop_set_idle(loop *l, void (*fn)(void *arg), void *arg);
 /* Called after every handler (fd or timer) returns: work that must not
  * run on a handler's stack but should not wait for the whole batch. */
 void loop_set_post(loop *l, void (*fn)(void *arg), void *arg);

@@ -27,6 +27,7 @@ hf_client *hf_client_new(void)
         free(c);
         return NULL;
     }
+    loop_set_idle(c->lp, conn_reap_dead, c);
     return c;
 }
 
