@@ -623,8 +623,10 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     if (e)
         return e;
     x->sync = 1;
-    /* started from the loop's next turn (not here): the loop first sees a
-     * FIN that came for an idle connection, which then is not reused */
+    /* not inside a callback (checked above): start it now, not a loop turn
+     * later (an idle connection whose server closes connections is
+     * checked before reuse: see pool_take) */
+    schedule(c);
     while (!w.finished)
         drive(c, -1);
     *out = w.rs;
