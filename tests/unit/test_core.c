@@ -45,6 +45,76 @@ static void test_loop(void)
     loop_free(l);
 }
 
+/* Many timers, half cancelled at random: the rest fire in deadline order,
+ * each once; a cancelled id (or an id of a slot used again) cancels
+ * nothing. */
+static int fired[2000];
+static uint64_t fire_ms[2000];
+static int nfired, out_of_order;
+static uint64_t last_due;
+
+static void on_many(loop *l, void *arg)
+{
+    (void)l;
+    size_t i = (size_t)arg;
+    fired[i]++;
+    if (fire_ms[i] < last_due)
+        out_of_order++;
+    last_due = fire_ms[i];
+    nfired++;
+}
+
+static void on_extra(loop *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+    nfired++;
+}
+
+static void test_timer_heap(void)
+{
+    loop *l = loop_new();
+    uint64_t ids[2000];
+    unsigned seed = 12345;
+    for (size_t i = 0; i < 2000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        fire_ms[i] = (seed >> 16) % 8 * 5;       /* 0..35 ms: many ties */
+        ids[i] = loop_timer(l, fire_ms[i], on_many, (void *)i);
+        CHECK(ids[i] != 0);
+    }
+    int cancelled[2000] = {0};
+    for (size_t i = 0; i < 2000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        if ((seed >> 16) & 1) {
+            loop_timer_cancel(l, ids[i]);
+            cancelled[i] = 1;
+        }
+    }
+    /* stale ids: cancelling again, and after the slot is reused */
+    for (size_t i = 0; i < 2000; i++)
+        if (cancelled[i])
+            loop_timer_cancel(l, ids[i]);
+    uint64_t extra = loop_timer(l, 45, on_extra, NULL);
+    for (size_t i = 0; i < 2000; i++)
+        if (cancelled[i])
+            loop_timer_cancel(l, ids[i]);
+    uint64_t t0 = loop_now_ns();
+    int want = 1;
+    for (size_t i = 0; i < 2000; i++)
+        want += !cancelled[i];
+    while (nfired < want && loop_now_ns() - t0 < 3000000000u)
+        loop_once(l, -1);
+    CHECK_MSG(nfired == want, "fired %d of %d", nfired, want);
+    CHECK_MSG(out_of_order == 0, "%d out of deadline order", out_of_order);
+    int wrong = 0;
+    for (size_t i = 0; i < 2000; i++)
+        wrong += fired[i] != !cancelled[i];
+    CHECK_MSG(wrong == 0, "%d timers fired wrongly", wrong);
+    CHECK(extra != 0);
+    CHECK(loop_timeout_ms(l) == -1); /* nothing left */
+    loop_free(l);
+}
+
 static void test_resolve_spec(void)
 {
     resolve_ent *r;
@@ -120,6 +190,7 @@ int main(void)
 {
     test_buf();
     test_loop();
+    test_timer_heap();
     test_resolve_spec();
     test_request_headers();
     test_errors();
