@@ -625,8 +625,11 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     x->sync = 1;
     /* not inside a callback (checked above): start it now, not a loop turn
      * later (an idle connection whose server closes connections is
-     * checked before reuse: see pool_take) */
+     * checked before reuse: see pool_take); callbacks it reaches (events,
+     * -v lines) count as inside the client */
+    c->m->in_drive = 1;
     schedule(c);
+    c->m->in_drive = 0;
     while (!w.finished)
         drive(c, -1);
     *out = w.rs;
