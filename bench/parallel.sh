@@ -29,6 +29,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 . scripts/nginx-up.sh
+. bench/lib.sh
 
 HFLOW=${HFLOW:-build/hflow}
 CURL=${CURL:-/usr/bin/curl}
@@ -37,12 +38,6 @@ QUICK=${BENCH_QUICK:-0}
 
 die() { echo "parallel bench: $*" >&2; exit 1; }
 
-abspath() {
-    case $1 in
-        */*) (cd "$(dirname "$1")" 2>/dev/null && echo "$(pwd)/$(basename "$1")") ;;
-        *) command -v "$1" ;;
-    esac
-}
 H=$(abspath "$HFLOW")
 if [ -z "$H" ] || [ ! -x "$H" ]; then die "hflow not found or not executable: $HFLOW"; fi
 C=$(abspath "$CURL")
@@ -81,30 +76,8 @@ if [ -z "${RUNSTAT:-}" ]; then
     RUNSTAT=$TMP/runstat
     "${CC:-cc}" -O2 -o "$RUNSTAT" bench/runstat.c || die "cannot compile bench/runstat.c"
 fi
-rs() {
-    "$RUNSTAT" "$@" &
-    RS_PID=$!
-    wait $RS_PID
-    _rc=$?
-    RS_PID=
-    return $_rc
-}
-med() {
-    awk -v l="$2" '$1 == l { printf "%.9f\n", '"$3"' }' "$1" | sort -g |
-        awk '{ v[NR] = $1 } END {
-            if (NR == 0) { print "nan"; exit }
-            if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-calc() {
-    _e=$1
-    shift
-    awk "$@" "BEGIN { printf \"%.6f\", $_e }" </dev/null
-}
 ROWS=$TMP/rows
 : >"$ROWS"
-row() {   # NAME UNIT HFLOW CURL CMP TARGET (as bench/run.sh)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" >>"$ROWS"
-}
 
 if [ -n "${NGX_URL:-}" ]; then
     URL_SMALL=$NGX_URL

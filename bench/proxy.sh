@@ -55,6 +55,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 . scripts/nginx-up.sh
+. bench/lib.sh
 
 T0=$(date +%s)
 HFLOW=${HFLOW:-build/hflow}
@@ -72,12 +73,6 @@ if [ ! -x "$TP" ]; then
     exit 0
 fi
 
-abspath() {
-    case $1 in
-        */*) (cd "$(dirname "$1")" 2>/dev/null && echo "$(pwd)/$(basename "$1")") ;;
-        *) command -v "$1" ;;
-    esac
-}
 H=$(abspath "$HFLOW")
 if [ -z "$H" ] || [ ! -x "$H" ]; then die "hflow not found or not executable: $HFLOW"; fi
 C=$(abspath "$CURL")
@@ -149,14 +144,6 @@ if [ -z "${RUNSTAT:-}" ]; then
     RUNSTAT=$TMP/runstat
     "${CC:-cc}" -O2 -o "$RUNSTAT" bench/runstat.c || die "cannot compile bench/runstat.c"
 fi
-rs() {
-    "$RUNSTAT" "$@" &
-    RS_PID=$!
-    wait $RS_PID
-    _rc=$?
-    RS_PID=
-    return $_rc
-}
 
 head -c $SMALL_BYTES /dev/urandom >"$TMP/www/small.bin" || die "cannot create small.bin"
 ngx_start "$TMP/nginx" "$TMP/www" || die "cannot start nginx"
@@ -217,17 +204,6 @@ echo "-- proxy: $("$TP" -v 2>&1 | head -n 1) on 127.0.0.1:$TP_PORT (MaxClients 2
 tp_conns() {
     "$C" -s -m 10 -x "$PROXY" http://tinyproxy.stats/ |
         sed -n 's/.*Number of requests: *\([0-9][0-9]*\).*/\1/p'
-}
-med() {
-    awk -v l="$2" '$1 == l { printf "%.9f\n", '"$3"' }' "$1" | sort -g |
-        awk '{ v[NR] = $1 } END {
-            if (NR == 0) { print "nan"; exit }
-            if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-calc() {
-    _e=$1
-    shift
-    awk "$@" "BEGIN { printf \"%.6f\", $_e }" </dev/null
 }
 
 # --- verify: byte counts through the proxy ------------------------------------

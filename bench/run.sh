@@ -25,6 +25,7 @@ set -u
 
 cd "$(dirname "$0")/.." || exit 1
 . scripts/nginx-up.sh
+. bench/lib.sh
 
 T_START=$(date +%s)
 HFLOW=${HFLOW:-build/hflow}
@@ -35,12 +36,6 @@ QUICK=${BENCH_QUICK:-0}
 die() { echo "bench: $*" >&2; exit 1; }
 
 # runstat execs without a PATH search: make the tools' paths absolute.
-abspath() {
-    case $1 in
-        */*) (cd "$(dirname "$1")" 2>/dev/null && echo "$(pwd)/$(basename "$1")") ;;
-        *) command -v "$1" ;;
-    esac
-}
 HFLOW_BIN=$(abspath "$HFLOW")
 if [ -z "$HFLOW_BIN" ] || [ ! -x "$HFLOW_BIN" ]; then
     die "hflow not found or not executable: $HFLOW (build it with make, or set HFLOW=)"
@@ -131,12 +126,6 @@ verify() {
 
 # med FILE LABEL AWK_EXPR: median over FILE's lines for LABEL of AWK_EXPR
 # ($3 wall s, $4 maxrss KiB, $5 user s, $6 sys s).
-med() {
-    awk -v l="$2" '$1 == l { printf "%.9f\n", '"$3"' }' "$1" | sort -g |
-        awk '{ v[NR] = $1 } END {
-            if (NR == 0) { print "nan"; exit }
-            if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 # medians FILE LABEL: "WALL_S RSS_KIB CPU_S USER_S SYS_S", each a median.
 # shellcheck disable=SC2016  # (the $N are awk fields)
 medians() {
@@ -144,11 +133,6 @@ medians() {
         "$(med "$1" "$2" '$5') $(med "$1" "$2" '$6')"
 }
 # calc AWK_EXPR [VAR=VALUE...]: prints the expression's value.
-calc() {
-    _e=$1
-    shift
-    awk "$@" "BEGIN { printf \"%.6f\", $_e }" </dev/null
-}
 
 : >"$TMP/table"
 # row NAME UNIT HFLOW CURL CMP TARGET: CMP is "le" (ratio <= target) or "ge".

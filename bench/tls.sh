@@ -31,6 +31,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 . scripts/nginx-up.sh
+. bench/lib.sh
 
 T0=$(date +%s)
 HFLOW=${HFLOW:-build/hflow}
@@ -41,12 +42,6 @@ BUDGET=${TLS_BENCH_BUDGET:-120}
 
 die() { echo "tls bench: $*" >&2; exit 1; }
 
-abspath() {
-    case $1 in
-        */*) (cd "$(dirname "$1")" 2>/dev/null && echo "$(pwd)/$(basename "$1")") ;;
-        *) command -v "$1" ;;
-    esac
-}
 H=$(abspath "$HFLOW")
 if [ -z "$H" ] || [ ! -x "$H" ]; then die "hflow not found or not executable: $HFLOW"; fi
 C=$(abspath "$CURL")
@@ -98,14 +93,6 @@ if [ -z "${RUNSTAT:-}" ]; then
     RUNSTAT=$TMP/runstat
     "${CC:-cc}" -O2 -o "$RUNSTAT" bench/runstat.c || die "cannot compile bench/runstat.c"
 fi
-rs() {
-    "$RUNSTAT" "$@" &
-    RS_PID=$!
-    wait $RS_PID
-    _rc=$?
-    RS_PID=
-    return $_rc
-}
 
 sh tests/servers/mkcerts.sh "$TMP/certs" >/dev/null || die "mkcerts.sh failed"
 CA=$TMP/certs/ca.crt
@@ -217,27 +204,13 @@ verify() {
         [ "$_bytes" = "$_want" ] || die "$_what: $_tool wrote $_bytes bytes, expected $_want"
     done <"$TMP/verify"
 }
-med() {
-    awk -v l="$2" '$1 == l { printf "%.9f\n", '"$3"' }' "$1" | sort -g |
-        awk '{ v[NR] = $1 } END {
-            if (NR == 0) { print "nan"; exit }
-            if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 # shellcheck disable=SC2016  # (the $N are awk fields)
 medians() {   # FILE LABEL: WALL_S RSS_KIB CPU_S USER_S SYS_S
     echo "$(med "$1" "$2" '$3') $(med "$1" "$2" '$4') $(med "$1" "$2" '$5 + $6')" \
         "$(med "$1" "$2" '$5') $(med "$1" "$2" '$6')"
 }
-calc() {
-    _e=$1
-    shift
-    awk "$@" "BEGIN { printf \"%.6f\", $_e }" </dev/null
-}
 ROWS=$TMP/rows
 : >"$ROWS"
-row() {   # NAME UNIT HFLOW CURL CMP TARGET (as bench/run.sh)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" >>"$ROWS"
-}
 TLS="--cacert $CA"
 
 # --- TLS a. big download ---------------------------------------------------

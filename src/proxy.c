@@ -1,6 +1,7 @@
 /* proxy.c -- the proxy spec, the choice of a proxy (curl's rules), no_proxy
  * matching, and the CONNECT request head.  Pure: see proxy.h. */
 #include "proxy.h"
+#include "ascii.h"
 #include "buf.h"
 #include "hflow.h"
 
@@ -12,27 +13,6 @@
 #include <string.h>
 
 #define MAX_NAME 255     /* host, user and password bytes (see proxy.h) */
-
-static int is_alpha(int c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
-static int hexval(int c)
-{
-    if (is_digit(c)) return c - '0';
-    c = lower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-/* RFC 3986 2.3 */
-static int is_unreserved(int c)
-{
-    return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' ||
-           c == '~';
-}
-/* RFC 3986 2.2 */
-static int is_subdelim(int c)
-{
-    return c && strchr("!$&'()*+,;=", c) != NULL;
-}
 
 /* ASCII case-insensitive comparison of s[0..n) with the C string t. */
 static int ieqn(const char *s, size_t n, const char *t)

@@ -16,30 +16,10 @@
 
 #include "hflow.h"
 #include "url.h"
+#include "ascii.h"
 
 /* ---- character classes (RFC 3986 section 2, ASCII only, no locale) ---- */
 
-static int is_alpha(int c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
-static int hexval(int c)
-{
-    if (is_digit(c)) return c - '0';
-    c = lower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-/* 2.3: unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~" */
-static int is_unreserved(int c)
-{
-    return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' ||
-           c == '~';
-}
-/* 2.2: sub-delims = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," /
- * ";" / "=" */
-static int is_subdelim(int c)
-{
-    return c && strchr("!$&'()*+,;=", c) != NULL;
-}
 /* 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
 static int is_scheme(const char *s, size_t n)
 {
