@@ -32,6 +32,7 @@ enum opt_id {
     O_CIPHERS, O_TLS13_CIPHERS, O_CURVES, O_CERT, O_KEY, O_CERT_TYPE,
     O_SESSIONID,
     O_PINNED, O_DNS_SERVERS, O_DNS, O_HE_MS, O_RESOLV_CONF, O_HOSTS_FILE,
+    O_TCP_QUICKACK,
     O_FLOW, O_STAT, /* the views (cli/views.c) */
     /* downloads, uploads and retries (cli/download.c, cli/retry.c) */
     O_REMOTE_HEADER_NAME, O_OUTPUT_DIR, O_CREATE_DIRS, O_REMOVE_ON_ERROR,
@@ -152,6 +153,7 @@ static const opt opts[] = {
     {0, "happy-eyeballs-timeout-ms", 1, O_HE_MS},
     {0, "resolv-conf", 1, O_RESOLV_CONF},
     {0, "hosts-file", 1, O_HOSTS_FILE},
+    {0, "tcp-quickack", 2, O_TCP_QUICKACK},
     {0, "flow", 2, O_FLOW},
     {0, "stat", 2, O_STAT},
     {'J', "remote-header-name", 2, O_REMOTE_HEADER_NAME},
@@ -530,6 +532,7 @@ static int apply(cfg *c, const opt *o, int on, const char *val,
         break;
     case O_PINNED: c->pinned = val; break;
     case O_SESSIONID: c->no_session = !on; break;
+    case O_TCP_QUICKACK: c->tcp_quickack = on; break;
     case O_DNS_SERVERS: c->dns_servers = val; break;
     case O_DNS:
         if (strcmp(val, "system") == 0)
@@ -1099,6 +1102,16 @@ static const char help_text[] =
 "     --resolve H:P:ADDR    Use ADDR for host H port P (repeatable)\n"
 " -4, --ipv4                Use IPv4 addresses only\n"
 " -6, --ipv6                Use IPv6 addresses only\n"
+"     --happy-eyeballs-timeout-ms MS  Start the next address's connection\n"
+"                           attempt after MS while others are pending (200)\n"
+"     --tcp-quickack        Send the TCP handshake's last ACK alone, at once\n"
+"                           (default: it rides on the first bytes sent)\n"
+"     --dns-servers ADDR[:PORT][,...]  Ask these DNS servers, not those of\n"
+"                           resolv.conf\n"
+"     --dns system|stub     The system resolver (getaddrinfo) or hflow's own\n"
+"                           (the default)\n"
+"     --resolv-conf FILE    Read FILE instead of /etc/resolv.conf\n"
+"     --hosts-file FILE     Read FILE instead of /etc/hosts\n"
 "     --no-sessionid        Do not resume TLS sessions: a full handshake on\n"
 "                           every new https connection\n"
 "\n"

@@ -91,6 +91,7 @@ typedef struct cfg {
     long he_ms;              /* --happy-eyeballs-timeout-ms */
     int he_set;
     const char *resolv_conf, *hosts_file;
+    int tcp_quickack;        /* --tcp-quickack: the handshake's ACK alone */
     /* Downloads and uploads (cli/download.c) */
     int remote_header_name;  /* -J: the file name from Content-Disposition */
     const char *output_dir;  /* --output-dir */

@@ -124,6 +124,8 @@ static hf_err configure_client(const cfg *c, hf_client *client)
     if (!e && c->he_set)
         e = hf_client_set_happy_eyeballs_ms(client, c->he_ms);
     if (!e)
+        e = hf_client_set_tcp_quickack(client, c->tcp_quickack);
+    if (!e)
         e = hf_client_set_dns_system(client, c->dns_system);
     if (!e && (c->resolv_conf || c->hosts_file))
         e = hf_client_set_dns_files(client, c->resolv_conf, c->hosts_file);

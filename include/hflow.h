@@ -104,6 +104,12 @@ HF_EXTERN hf_err hf_client_set_dns_system(hf_client *c, int on);
 /* Happy eyeballs (RFC 8305): start the next connection attempt after this
  * many ms while earlier ones are pending (default 200). */
 HF_EXTERN hf_err hf_client_set_happy_eyeballs_ms(hf_client *c, long ms);
+/* The TCP handshake's last segment.  0 (the default): the ACK that
+ * answers the server's SYN-ACK rides on the first bytes hflow sends (the
+ * request, a ClientHello, a proxy greeting), which leave at once: one
+ * segment fewer, and the server's accept() finds the request there.
+ * 1: the kernel sends that ACK alone at once, as curl's connections do. */
+HF_EXTERN hf_err hf_client_set_tcp_quickack(hf_client *c, int on);
 /* Cookies (RFC 6265bis, public suffixes refused with libpsl): the client's
  * engine stores Set-Cookie answers (at most 50 a response) and sends what
  * matches (at most 150 cookies, 8190 bytes).  Off until enabled or loaded.

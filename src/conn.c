@@ -362,11 +362,52 @@ static void unlink_idle(hf_client *c, conn *cn)
         }
 }
 
-/* Close the idle connections the server closed (see on_idle_event): from
- * the loop, when it is about to wait. */
+static void pool_keep_again(hf_client *c, const char *key);
+static void on_idle_event(loop *l, int fd, int mask, void *arg);
+static void mark_dead(hf_client *c, conn *cn);
+
+/* The retiring idle connections (see pool_retires): each whose FIN came
+ * is marked dead; one still open CLOSE_SOON_NS after its response means
+ * the server keeps its connections after all.  Returns how many still
+ * wait for their FIN. */
+static int check_retiring(hf_client *c)
+{
+    uint64_t now = loop_now_ns();
+    int waiting = 0;
+    for (conn *cn = c->idle; cn; cn = cn->next) {
+        if (!cn->retiring || cn->dead)
+            continue;
+        if (!still_open(cn)) {
+            mark_dead(c, cn);
+        } else if (now - cn->idle_since >= CLOSE_SOON_NS) {
+            pool_keep_again(c, cn->key);
+            return 0;
+        } else {
+            waiting++;
+        }
+    }
+    return waiting;
+}
+
+static void on_retire_timer(loop *l, void *arg)
+{
+    (void)l;
+    hf_client *c = arg;
+    c->tm_retire = 0;
+    if (check_retiring(c) &&
+        !(c->tm_retire = loop_timer(c->lp, CLOSE_SOON_NS / 1000000u, on_retire_timer, c)))
+        pool_keep_again(c, c->idle_closed); /* out of memory: watch them */
+    conn_reap_dead(c);
+}
+
+/* Close the idle connections the server closed (see on_idle_event), and
+ * those of the retiring ones whose FIN came: from the loop, when it is
+ * about to wait. */
 void conn_reap_dead(void *arg)
 {
     hf_client *c = arg;
+    if (c->tm_retire)
+        check_retiring(c);
     if (!c->ndead)
         return;
     c->ndead = 0;
@@ -383,6 +424,34 @@ void conn_reap_dead(void *arg)
     }
 }
 
+/* The server closed cn, which had been idle since cn->idle_since (seen by
+ * the loop, by pool_take, or by a request sent on it that died):
+ * remembered, so the next request to it can say why it makes a new one,
+ * and counted when it came right after the response (see pool_retires). */
+void pool_saw_close(hf_client *c, conn *cn)
+{
+    int same = strcmp(c->idle_closed, cn->key) == 0;
+    if (loop_now_ns() - cn->idle_since < CLOSE_SOON_NS)
+        c->close_run = same ? c->close_run + 1 : 1;
+    else
+        c->close_run = 0;
+    snprintf(c->idle_closed, sizeof c->idle_closed, "%s", cn->key);
+}
+
+/* The server closed the idle connection cn (its FIN or reset was read):
+ * no more use, and no more events (the end of stream is level-triggered);
+ * the loop tears it down when it is about to wait (conn_reap_dead), while
+ * the request that found it closed goes out on a new connection. */
+static void mark_dead(hf_client *c, conn *cn)
+{
+    if (!cn->rst_received)
+        conn_saw_fin(c, cn);
+    pool_saw_close(c, cn);
+    cn->dead = 1;
+    c->ndead++;
+    loop_watch(c->lp, cn->fd, 0, on_idle_event, cn);
+}
+
 /* An idle connection became readable: the server closed it (or sent
  * bytes nobody asked for).  Either way it is of no more use. */
 static void on_idle_event(loop *l, int fd, int mask, void *arg)
@@ -394,17 +463,34 @@ static void on_idle_event(loop *l, int fd, int mask, void *arg)
     hf_client *c = cn->client;
     if (cn->dead || still_open(cn))
         return; /* e.g. a TLS 1.3 session ticket, read and kept */
-    if (!cn->rst_received)
-        conn_saw_fin(c, cn);
-    /* remembered, so the next request to it can say why it makes a new one */
-    snprintf(c->idle_closed, sizeof c->idle_closed, "%s", cn->key);
-    /* Torn down when the loop is about to wait (conn_reap_dead): a request
-     * waiting for this server goes out on a new connection first, and the
-     * teardown runs while the server works.  Meanwhile the socket's end of
-     * stream wakes nobody. */
-    cn->dead = 1;
-    c->ndead++;
-    loop_watch(c->lp, cn->fd, 0, on_idle_event, cn);
+    mark_dead(c, cn);
+}
+
+/* The server of key closed the last CLOSE_RUN idle connections to it
+ * within CLOSE_SOON_NS of their responses, though none said "Connection:
+ * close" (tinyproxy, for one, closes every client connection after one
+ * response).  It will close this one too, a few microseconds from now: a
+ * request sent on it would race that FIN, lose, and cost a reset and a
+ * retry -- or an error, for a request that cannot be retried (RFC 9112
+ * 9.3.1).  So such a connection is pooled "retiring": not reused while the
+ * server's FIN is due; the loop tears it down when that comes. */
+int pool_retires(hf_client *c, const char *key)
+{
+    return c->close_run >= CLOSE_RUN && strcmp(c->idle_closed, key) == 0;
+}
+
+/* The server of key left a retiring connection open: it keeps them.
+ * They are watched again, as idle connections are. */
+static void pool_keep_again(hf_client *c, const char *key)
+{
+    if (strcmp(c->idle_closed, key) == 0)
+        c->close_run = 0;
+    for (conn *x = c->idle; x; x = x->next)
+        if (x->retiring && strcmp(x->key, key) == 0) {
+            x->retiring = 0;
+            if (!x->dead)
+                loop_watch(c->lp, x->fd, LOOP_READ, on_idle_event, x);
+        }
 }
 
 conn *pool_take(hf_client *c, const char *key, int check, const char **why)
@@ -419,11 +505,21 @@ conn *pool_take(hf_client *c, const char *key, int check, const char **why)
     for (conn *cn = c->idle; cn; cn = cn->next) {
         if (strcmp(cn->key, key) != 0 || cn->dead)
             continue;
+        if (cn->retiring) {
+            if (now - cn->idle_since < CLOSE_SOON_NS) {
+                *why = "the server closes its connections right after each "
+                       "response: the last one is left for it to close";
+                continue;
+            }
+            /* still open well after its response: this server keeps its
+             * connections after all */
+            pool_keep_again(c, key);
+        }
         if (check && !still_open(cn)) {
             /* closed by the server: left for the loop, which sees its FIN
              * and tears it down while this request goes out on a new
              * connection (the teardown is off the request's path) */
-            cn->dead = 1;
+            mark_dead(c, cn);
             *why = "the server closed the idle connection";
             continue;
         }
@@ -448,7 +544,7 @@ conn *pool_take(hf_client *c, const char *key, int check, const char **why)
         }
         return cn;
     }
-    if (c->idle_closed[0] && strcmp(c->idle_closed, key) == 0)
+    if (c->idle_closed[0] && strcmp(c->idle_closed, key) == 0 && !pool_retires(c, key))
         *why = "the server closed the idle connection";
     return NULL;
 }
@@ -458,7 +554,15 @@ void pool_put(hf_client *c, conn *cn)
     cn->rlen = 0;
     cn->client = c;
     cn->idle_since = loop_now_ns();
-    if (loop_watch(c->lp, cn->fd, LOOP_READ, on_idle_event, cn) != 0) {
+    cn->retiring = pool_retires(c, cn->key);
+    /* A retiring connection's FIN is due: it needs no wake-up of its own.
+     * It is read when the loop is about to wait (conn_reap_dead), after the
+     * next request went out, or by a timer when the loop has nothing else
+     * to do. */
+    if (cn->retiring && !c->tm_retire &&
+        !(c->tm_retire = loop_timer(c->lp, CLOSE_SOON_NS / 1000000u, on_retire_timer, c)))
+        cn->retiring = 0;
+    if (loop_watch(c->lp, cn->fd, cn->retiring ? 0 : LOOP_READ, on_idle_event, cn) != 0) {
         conn_close(c, cn, CONN_ABORT, "out of memory");
         return;
     }
@@ -475,6 +579,8 @@ void pool_put(hf_client *c, conn *cn)
     for (conn **pp = &c->idle; *pp; ) {
         conn *x = *pp;
         if (strcmp(x->key, cn->key) == 0 && ++same > c->pool_per_host) {
+            if (x->retiring && !x->dead) /* it outlived later responses */
+                pool_keep_again(c, x->key);
             *pp = x->next;
             x->next = NULL;
             c->nidle--;

@@ -325,6 +325,17 @@ static void next_attempt(connector *k)
         a->start_ns = since(k);
         logf_(k, "Trying %s (attempt %zu)...", a->text, k->natt);
         int fd = socket(ad->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        /* The ACK that ends the handshake (RFC 9293 3.5: the third segment
+         * may carry data) waits for the first bytes, which hflow sends as
+         * soon as the connection is up: Linux holds it for a connecting
+         * socket with TCP_DEFER_ACCEPT set ("save one ACK", up to 200 ms,
+         * tcp_rcv_synsent_state_process).  The server then wakes once, with
+         * the request in hand, not once for the ACK and again for the
+         * request.  The flow view says where the ACK went. */
+        if (fd >= 0 && !k->c->tcp_quickack) {
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof one);
+        }
         /* the SYN leaves inside connect(): stamp it there, record after */
         uint64_t syn = loop_now_ns();
         int crc = fd < 0 ? -1 : connect(fd, (const struct sockaddr *)&ad->sa, ad->len);

@@ -18,6 +18,9 @@
                                   * that carry small answers stay small */
 #define POOL_MAX_IDLE 16          /* idle connections kept per client */
 #define POOL_MAX_PER_HOST 4       /* ... for one scheme, host and port */
+#define CLOSE_SOON_NS 50000000u   /* a server's FIN within 50 ms of the
+                                   * response: it closed "right after" */
+#define CLOSE_RUN 2               /* that many in a row: it always does */
 #define POOL_MAX_AGE_S 118        /* idle longer: closed (curl's default) */
 
 /* One resolved address. */
@@ -63,6 +66,8 @@ typedef struct conn {
     struct hf_client *client;  /* owner, while idle */
     uint64_t idle_since;     /* when it went back to the pool */
     int dead;                /* idle, seen closed: the loop tears it down */
+    int retiring;            /* idle, but left for the server to close
+                              * (see pool_put) */
 } conn;
 
 struct hf_client {
@@ -79,6 +84,7 @@ struct hf_client {
     char *resolv_conf, *hosts_file;
     int dns_system;          /* --dns system */
     long he_delay_ms;        /* happy eyeballs attempt delay (200) */
+    int tcp_quickack;        /* the handshake's ACK alone (see connect.c) */
     hf_event_fn *event_fn;   /* every event, as it happens */
     void *event_arg;
     long next_transfer;      /* numbers the transfers */
@@ -88,6 +94,9 @@ struct hf_client {
     int pool_per_host, pool_max;  /* idle connections kept */
     char idle_closed[256];   /* key of the last idle connection the
                               * server closed */
+    int close_run;           /* how many in a row of that key it closed
+                              * right after their responses */
+    uint64_t tm_retire;      /* checks the retiring idle connections */
     int ndead;               /* idle connections seen closed, to close */
     struct multi *m;         /* submitted transfers (multi.c) */
 };
@@ -265,6 +274,8 @@ void conn_emit(hf_client *c, conn *cn, hf_ev type, const struct ev_args *a);
  * check: always ask the kernel (for requests that cannot be retried). */
 conn *pool_take(hf_client *c, const char *key, int check, const char **why);
 void pool_put(hf_client *c, conn *cn);
+int pool_retires(hf_client *c, const char *key);
+void pool_saw_close(hf_client *c, conn *cn);
 /* Close the idle connections the servers closed (the loop's idle hook). */
 void conn_reap_dead(void *arg);
 #endif

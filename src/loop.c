@@ -118,12 +118,13 @@ int loop_watch(loop *l, int fd, int mask, loop_fd_fn *fn, void *arg)
     struct epoll_event ev = {0};
     ev.events = (mask & LOOP_READ ? EPOLLIN : 0) | (mask & LOOP_WRITE ? EPOLLOUT : 0);
     ev.data.u64 = (uint64_t)(uint32_t)fd | (uint64_t)e->gen << 32;
-    if (e->mask != mask || !e->mask) {
+    int want = mask ? mask : -1; /* -1: registered with no events */
+    if (e->mask != want) {
         int op = e->mask ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
         if (epoll_ctl(l->ep, op, fd, &ev) < 0)
             return errno == ENOMEM ? HF_E_NOMEM : HF_E_BAD_FUNCTION_ARG;
     }
-    e->mask = mask ? mask : -1; /* -1: registered with no events */
+    e->mask = want;
     e->fn = fn;
     e->arg = arg;
     return 0;

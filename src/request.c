@@ -264,6 +264,14 @@ hf_err hf_client_set_happy_eyeballs_ms(hf_client *c, long ms)
     return HF_OK;
 }
 
+hf_err hf_client_set_tcp_quickack(hf_client *c, int on)
+{
+    if (!c)
+        return HF_E_BAD_FUNCTION_ARG;
+    c->tcp_quickack = on ? 1 : 0;
+    return HF_OK;
+}
+
 /* The resolver, made with the client's settings at the first name. */
 resolver *client_resolver(hf_client *c)
 {

@@ -693,6 +693,7 @@ static void connected(transfer *t, int fd, const attempt *a)
         ea.value = (int64_t)(a->end_ns - a->start_ns);
         ea.tcp = &ti;
         ea.mono = t->t0 + a->end_ns; /* when the loop saw it, not now */
+        ea.detail = t->c->tcp_quickack ? "ACK sent" : "ACK with the first bytes";
         ev(t, HF_EV_TCP_ESTABLISHED, &ea);
     }
     info(t, "Connected to %s (%s) port %d (#%ld) from %s in %.2f ms", t->u.host,
@@ -1215,6 +1216,7 @@ static void retry(transfer *t, const char *why)
 {
     info(t, "Connection #%ld died (%s); retrying on a new connection",
          t->cn->id, why);
+    pool_saw_close(t->c, t->cn);
     conn_close(t->c, t->cn, CONN_ABORT, "died before the response; retried");
     t->cn = NULL;
     t->retried = 1;
@@ -2024,7 +2026,12 @@ static void release(transfer *t)
                  t->close_reason ? t->close_reason : "error");
             conn_close(c, t->cn, t->close_how, t->close_reason);
         } else {
-            info(t, "Connection #%ld to host %s left intact", t->cn->id, t->u.host);
+            if (pool_retires(c, t->cn->key))
+                info(t, "Connection #%ld to host %s left for the server to close "
+                     "(it closed the last %d right after their responses)",
+                     t->cn->id, t->u.host, c->close_run);
+            else
+                info(t, "Connection #%ld to host %s left intact", t->cn->id, t->u.host);
             pool_put(c, t->cn);
         }
     }

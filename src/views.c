@@ -646,7 +646,11 @@ static void event_rows(flow *f, const hf_event *e)
         r = arrow(f, COL_SERVER, COL_CLIENT, at, S_TCP, "SYN-ACK");
         if (r && e->tcp.valid)
             fmt_note_dur(r->note, sizeof r->note, "rtt ", (uint64_t)e->tcp.rtt_us * 1000);
-        r = arrow(f, COL_CLIENT, COL_SERVER, at, S_TCP, "ACK");
+        /* the ACK went alone, or rides on the first bytes sent (the
+         * default: see connect.c) */
+        r = arrow(f, COL_CLIENT, COL_SERVER, at, S_TCP,
+                  strcmp(e->detail, "ACK with the first bytes") == 0
+                      ? "ACK (in the next segment)" : "ACK");
         if (r)
             snprintf(r->note, sizeof r->note, "connected");
         break;

@@ -355,7 +355,9 @@ def trace_dicts_and_flow(t):
 def stream_large_file_slow_consumer_backpressure(t):
     j = _py(t, """
         with hflow.Session() as s:
-            s.stream_buffer = 256 * 1024
+            # (below the kernel's receive window even when it does not grow
+            # on loopback: the pauses must come from the binding)
+            s.stream_buffer = 64 * 1024
             h = hashlib.sha256()
             n = 0
             with s.get(sys.argv[1], stream=True) as r:
@@ -381,7 +383,7 @@ def stream_large_file_slow_consumer_backpressure(t):
     t.eq(j["sha"], t.nginx.sha["10m.bin"], "sha256")
     t.check(j["pauses"] >= 5, "the transfer paused (%d times)" % j["pauses"])
     # at most the bound plus one delivery (the read buffer is 320 KiB)
-    t.check(j["most"] <= 256 * 1024 + 400 * 1024,
+    t.check(j["most"] <= 64 * 1024 + 400 * 1024,
             "back-pressure bounded the buffer: %d bytes" % j["most"])
     t.contains(j["trace"], "response_body", "the trace after the stream")
     t.eq(j["first"], 1000, "first chunk of an early-closed stream")

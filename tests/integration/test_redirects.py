@@ -3,6 +3,7 @@ credentials that must not follow to another origin (SECURITY.md A.1-A.3)."""
 
 import json
 import os
+import re
 
 from harness import test
 
@@ -175,3 +176,51 @@ def pooled_connection_closed_while_idle_is_replaced(t):
     if not t.is_curl:
         t.match(r"retrying on a new connection|closed", r.err,
                 "-v says why the connection was not reused")
+
+
+@test(tags=("fast",))
+def server_closing_after_each_response_is_not_raced(t):
+    """A server that closes every connection right after its response
+    without saying "Connection: close" (tinyproxy does): once it did so
+    twice, hflow stops offering the next request to a connection whose FIN
+    is on its way, so no request is sent on a dying connection (no reset,
+    no retry: a POST could not be retried at all)."""
+    t.hflow_only("pooling verdicts in -v")
+    h = t.hostile
+    h.reset()
+    n = 8
+    r = t.run(["-sS", "-v"] + [h.url("/silent-close")] * n)
+    t.ok(r, quiet=False)
+    bodies = [l for l in r.out.split(b"\n") if l]
+    t.eq(len(bodies), n, "every body")
+    t.check(all(b.startswith(b"silent-close conn=") and b.endswith(b" req=1")
+                for b in bodies), "each on a connection of its own: %r" % bodies)
+    retried = len(re.findall(r"retrying on a new connection", r.err))
+    t.check(retried <= 1, "at most the first reuse races the server's FIN "
+            "(before it closed twice): %d retries\n%s" % (retried, r.err[-3000:]))
+    left = re.findall(r"left for the server to close \(it closed the last (\d+) "
+                      r"right after their responses\)", r.err)
+    t.check(len(left) >= n - 3, "-v says the later connections are left for the "
+            "server to close: %d of %d" % (len(left), n))
+    t.match(r"New connection: the server closes its connections right after "
+            r"each response", r.err, "-v says why no connection was reused")
+    st = h.stats()
+    t.eq((st["connections"], st["requests"]), (n, n),
+         "the server's connections and requests")
+
+
+@test(tags=("fast",))
+def server_that_keeps_connections_again_is_reused(t):
+    """The verdict ends when the server keeps a connection open past 50 ms
+    after its response: after two /silent-close answers, /keepalive ones
+    are reused again (starts 100 ms apart with --rate)."""
+    t.hflow_only("pooling verdicts")
+    h = t.hostile
+    h.reset()
+    r = t.run(["-sS", "--rate", "10/s"] + [h.url("/silent-close")] * 2 +
+              [h.url("/keepalive")] * 3)
+    t.ok(r, quiet=False)
+    bodies = [l for l in r.out.split(b"\n") if l]
+    t.eq(len(bodies), 5, "every body: %r" % bodies)
+    t.match(r"^keepalive conn=(\d+) req=3$", bodies[-1].decode(),
+            "the three /keepalive requests on one connection: %r" % bodies)

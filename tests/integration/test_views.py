@@ -78,9 +78,11 @@ def widths_fit(t, r, width=80):
     t.check(not wide, "lines wider than %d: %r" % (width, wide[:2]))
 
 
+# the handshake's last ACK rides on the request by default (connect.c)
 SYN = [("->", "SYN"),
        ("<-", "SYN-ACK", r"rtt N ms"),
-       ("->", "ACK", "connected")]
+       ("->", r"ACK \(in the next segment\)", "connected")]
+SYN_QUICKACK = SYN[:2] + [("->", "ACK", "connected")]
 
 HFLOW_CLOSES = [("->", "FIN", "hflow closes first"),
                 ("<-", "ACK", "implied"),
@@ -117,6 +119,20 @@ def flow_one_url(t):
     t.match(r"^TIME_WAIT \(client\) +CLOSED$", r.err, "TIME_WAIT side", re.M)
     times = row_times(r.err)
     t.check(times == sorted(times), "row times in order: %r" % times)
+
+
+@test(tags=("fast",))
+def flow_tcp_quickack_ack_alone(t):
+    """--tcp-quickack: the handshake's ACK is drawn as a segment of its own
+    (test_wire checks the wire itself)."""
+    t.hflow_only("--flow --tcp-quickack")
+    r = t.run(["-sS", "--tcp-quickack", "--flow", t.nginx.url("/1k.bin")])
+    t.rc(r, 0)
+    t.eq(sha256(r.out), t.nginx.sha["1k.bin"], "body on stdout")
+    expect_rows(t, flow_rows(r.err),
+                SYN_QUICKACK + response_rows("/1k.bin") +
+                [("text", r"\(connection #N pooled\)")] + HFLOW_CLOSES,
+                "--flow with --tcp-quickack")
 
 
 @test(tags=("fast",))

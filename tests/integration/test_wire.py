@@ -323,8 +323,10 @@ def read_trace(t, path):
     return evs
 
 
-def compare(t, evs, segs, sport, closed_by):
-    """All checks of one case: trace vs capture."""
+def compare(t, evs, segs, sport, closed_by, quickack=False):
+    """All checks of one case: trace vs capture.  quickack: hflow ran with
+    --tcp-quickack (the handshake's ACK alone); else the ACK rides on the
+    request."""
     est = [e for e in evs if e["ev"] == "tcp_established"]
     starts = [e for e in evs if e["ev"] == "connect_start"]
     t.require(len(est) == 1 and len(starts) == 1,
@@ -397,9 +399,25 @@ def compare(t, evs, segs, sport, closed_by):
             t.check(wire["ACK_FIN_S"]["n"] <= wire["FIN_C"]["n"],
                     "hflow's FIN came after it acknowledged the server's (%s)" % ctx)
 
-    # the handshake: SYN to ACK on the wire vs connect_start to tcp_established
-    if "SYN" in wire and "ACK" in wire:
-        w = wire["ACK"]["t"] - wire["SYN"]["t"]
+    # the handshake's last ACK: alone (--tcp-quickack), or the request's
+    # segment itself, and the trace says which
+    if "ACK" in wire:
+        if quickack:
+            t.eq(wire["ACK"]["len"], 0, "--tcp-quickack: the handshake's ACK "
+                 "carries no data (%s)" % ctx)
+            t.eq(est["detail"], "ACK sent", "tcp_established detail")
+        else:
+            t.check(wire["ACK"]["len"] > 0 and "REQ" in wire and
+                    wire["ACK"]["n"] == wire["REQ"]["n"],
+                    "the handshake's ACK is the request's first segment (%s)" % ctx)
+            t.eq(est["detail"], "ACK with the first bytes", "tcp_established detail")
+
+    # the handshake: SYN to ACK on the wire vs connect_start to
+    # tcp_established (when the ACK rides on the request, the SYN-ACK: the
+    # moment the connection was up on hflow's side)
+    end = "ACK" if quickack else "SYN_ACK"
+    if "SYN" in wire and end in wire:
+        w = wire[end]["t"] - wire["SYN"]["t"]
         tr = est["t_ns"] - start["t_ns"]
         t.check(abs(w - tr) <= HANDSHAKE_TOL_NS,
                 "handshake: wire %d ns (SYN to ACK), trace %d ns (connect_start to "
@@ -438,7 +456,7 @@ def run_hflow(t, args, timeout):
             os.setpriority(os.PRIO_PROCESS, 0, old_nice)
 
 
-def run_case(t, name, url, sport, closed_by, rcs=(0,)):
+def run_case(t, name, url, sport, closed_by, rcs=(0,), quickack=False):
     need_capture(t)
     t0 = time.monotonic()
     trace = t.path(name + ".jsonl")
@@ -447,8 +465,8 @@ def run_case(t, name, url, sport, closed_by, rcs=(0,)):
         t.require(cap.wait_capturing(4.0),
                   "tshark did not start capturing on lo in 4 s: %s" % _tail(cap.err))
         budget = max(2.0, CASE_BOUND - (time.monotonic() - t0) - 1.5)
-        r = run_hflow(t, ["-sS", "-o", os.devnull, "--trace-json", trace, url],
-                      budget)
+        r = run_hflow(t, ["-sS", "-o", os.devnull, "--trace-json", trace, url] +
+                      (["--tcp-quickack"] if quickack else []), budget)
         time.sleep(0.2)                      # the last ACKs of the teardown
         t.check(cap.sync(1.0), "the end marker was not captured: %s" % _tail(cap.err))
     finally:
@@ -458,7 +476,7 @@ def run_case(t, name, url, sport, closed_by, rcs=(0,)):
     evs = read_trace(t, trace)
     segs = cap.segments()
     t.require(segs, "no TCP segments captured on port %d" % sport)
-    compare(t, evs, segs, sport, closed_by)
+    compare(t, evs, segs, sport, closed_by, quickack)
 
 
 # ------------------------------------------------------------------ tests
@@ -470,6 +488,15 @@ def hflow_closes_nginx_idle(t):
     the trace says fin_sent before fin_received and closed_by client."""
     n = t.nginx
     run_case(t, "client", n.url("/1k.bin"), n.port, "client")
+
+
+@test(tags=("wire",))
+def tcp_quickack_ack_alone(t):
+    """--tcp-quickack: the handshake's ACK is a segment of its own, before
+    the request's (by default it is the request's segment: every other case
+    checks that)."""
+    n = t.nginx
+    run_case(t, "quickack", n.url("/1k.bin"), n.port, "client", quickack=True)
 
 
 @test(tags=("wire",))
