@@ -253,6 +253,8 @@ static hf_err set_proxy(const cfg *c, hf_request *r)
                                       c->proxy_auth ? (unsigned)c->proxy_auth
                                                     : HF_AUTH_BASIC);
         free(user);
+    } else if (!e && c->proxy_auth) { /* for credentials in the proxy's URL */
+        e = hf_request_set_proxy_auth(r, NULL, NULL, (unsigned)c->proxy_auth);
     }
     if (!e && c->proxytunnel)
         e = hf_request_set_proxy_tunnel(r, 1);

@@ -190,7 +190,9 @@ HF_EXTERN hf_err hf_request_set_noproxy(hf_request *r, const char *list);
 /* Proxy credentials (-U) and how to send them: HF_AUTH_BASIC at once (the
  * default), HF_AUTH_DIGEST in answer to a 407.  They override the spec's.
  * They go to the proxy only: in CONNECT, or in the requests themselves for
- * http URLs sent to an http proxy without a tunnel; never to the origin. */
+ * http URLs sent to an http proxy without a tunnel; never to the origin.
+ * user NULL sets the method only, for the credentials of the proxy's URL
+ * ("http://user:password@proxy"). */
 HF_EXTERN hf_err hf_request_set_proxy_auth(hf_request *r, const char *user,
                                            const char *password,
                                            unsigned methods);

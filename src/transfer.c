@@ -1580,7 +1580,7 @@ static int will_answer(const transfer *t, int status)
                has_digest(t->rs, "WWW-Authenticate");
     if (status == 407)
         return t->via == VIA_FORWARD && (rq->proxy_auth & HF_AUTH_DIGEST) &&
-               rq->proxy_user && !t->pauthz && !(t->with_body && rq->reader) &&
+               t->puser && !t->pauthz && !(t->with_body && rq->reader) &&
                has_digest(t->rs, "Proxy-Authenticate");
     return 0;
 }
@@ -2535,6 +2535,19 @@ int job_next(struct hf_transfer *j)
     hf_request *rq = j->rq;
     hop *h = &hs->h;
     hf_response *rs = j->t->rs;
+    /* the proxy's credentials (-U, or user:password@ in the proxy's URL),
+     * for a 407 to answer: the transfer and its proxy spec go now */
+    char *pu = NULL, *pp = NULL;
+    if (rs->status == 407 && j->t->via == VIA_FORWARD && j->t->puser &&
+        (rq->proxy_auth & HF_AUTH_DIGEST) && !hs->pdigest_tried) {
+        pu = strdup(j->t->puser);
+        pp = strdup(j->t->ppass ? j->t->ppass : "");
+        if ((!pu || !pp) && !rs->err) {
+            rs->err = HF_E_NOMEM;
+            free(rs->errmsg);
+            rs->errmsg = strdup("answer to the proxy's Digest challenge: out of memory");
+        }
+    }
     hop_finish(j->t);
     hf_err e = rs->err;
     rs->prev = hs->prev;
@@ -2570,20 +2583,21 @@ int job_next(struct hf_transfer *j)
     /* a 407 from an http proxy to an absolute-form request, with
      * --proxy-digest: answered once (RFC 7616 3.3 with Proxy-Authenticate,
      * RFC 9110 11.7.1); a CONNECT's 407 is answered in tunnel.c */
-    if (!e && rs->status == 407 && rs->proxy_used && !rs->http_connect &&
-        (rq->proxy_auth & HF_AUTH_DIGEST) && rq->proxy_user &&
+    if (!e && rs->status == 407 && rs->proxy_used && !rs->http_connect && pu && pp &&
         !hs->pdigest_tried && !(h->with_body && rq->reader)) {
         char *host, *target;
         int drc = url_parts(hs->cur, &host, &target);
         if (drc == 0) {
             free(hs->pauthz);
             hs->pauthz = NULL;
-            drc = digest_answer(rs, "Proxy-Authenticate", rq->proxy_user,
-                                rq->proxy_pass ? rq->proxy_pass : "", hs->method,
+            drc = digest_answer(rs, "Proxy-Authenticate", pu, pp, hs->method,
                                 target, &hs->pauthz);
             free(host);
             free(target);
         }
+        free(pu);
+        free(pp);
+        pu = pp = NULL;
         if (drc == HF_E_NOMEM) {
             rs->err = HF_E_NOMEM;
             free(rs->errmsg);
@@ -2596,6 +2610,8 @@ int job_next(struct hf_transfer *j)
             return job_hop(j);
         }
     }
+    free(pu);
+    free(pp);
     const char *loc = hf_response_header(rs, "Location");
     if (e || rq->max_redirs < 0 || !is_redirect(rs->status) || !loc)
         return job_end(j, rs, e);

@@ -491,6 +491,22 @@ def proxy_digest_absolute_form(t):
             "Digest for the request's path")
 
 
+@test()
+def proxy_digest_absolute_form_url_credentials(t):
+    # the same with the credentials in the proxy's URL instead of -U
+    ph = proxy_hostile(t)
+    h, _ = _origin(t)
+    mark = ph.mark()
+    r = t.run(["-sS", "--proxy-digest", "-x", ph.url("http-digest", auth=PH_AUTH),
+               h.url("/echo")], timeout=10)
+    t.ok(r)
+    t.match(r"^GET /echo HTTP/1.1\r\n", r.text, "the origin's echo")
+    auths = ph.events(mark, "http-digest", "auth", 2)
+    t.eq([a["ok"] for a in auths], [False, True], "challenge, then accepted")
+    t.match(r'^Digest .*uri="/echo"', auths[-1].get("got") or "",
+            "Digest for the request's path")
+
+
 @test(tags=("fast",))
 def proxy_basic_explicit(t):
     ph = proxy_hostile(t)
