@@ -671,13 +671,14 @@ long job_retry(job *j, int code, const hf_response *resp)
             delay = retry_delay(&j->rs, c, kind, resp, &why);
         if (delay >= 0 &&
             prepare_retry(c, &j->x, &j->out, &j->d, j->b, &j->rd) == 0) {
-            retry_commit(&j->rs, c, kind, delay);
+            retry_commit(&j->rs, c, kind, delay, job_tag(j));
             return delay;
         }
     }
     if (why == RETRY_WHY_LATE && !c->silent)
-        cli_warn_named("The Retry-After: time would make this command line "
-                       "exceed the maximum allowed time for retries.");
+        cli_warn_named("%s%sThe Retry-After: time would make this command line "
+                       "exceed the maximum allowed time for retries.",
+                       job_tag(j) ? j->url : "", job_tag(j) ? ": " : "");
     return -1;
 }
 

@@ -133,7 +133,8 @@ long retry_delay(const retry_state *rs, const cfg *c, int kind,
     return delay;
 }
 
-void retry_commit(retry_state *rs, const cfg *c, int kind, long delay_ms)
+void retry_commit(retry_state *rs, const cfg *c, int kind, long delay_ms,
+                  const char *url)
 {
     static const char *const what[] = {
         [RETRY_ALL] = " (retrying all errors)",
@@ -148,8 +149,9 @@ void retry_commit(retry_state *rs, const cfg *c, int kind, long delay_ms)
             snprintf(secs, sizeof secs, "%.1f", (double)delay_ms / 1000.0);
         else
             snprintf(secs, sizeof secs, "%ld", (delay_ms + 500) / 1000);
-        cli_warn_named("Problem%s. Will retry in %s seconds. "
-                       "%ld retries left.", what[kind], secs, rs->left);
+        cli_warn_named("%s%sProblem%s. Will retry in %s seconds. "
+                       "%ld retries left.", url ? url : "", url ? ": " : "",
+                       what[kind], secs, rs->left);
     }
     rs->left--;
     rs->count++;

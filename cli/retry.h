@@ -52,7 +52,9 @@ long retry_delay(const retry_state *rs, const cfg *c, int kind,
                  const hf_response *resp, int *why);
 /* Takes the retry: prints curl's "Problem ... Will retry in N seconds.
  * M retries left." (unless -s), counts it and doubles the backoff. */
-void retry_commit(retry_state *rs, const cfg *c, int kind, long delay_ms);
+/* url: named in the message (transfers at once, -Z), or NULL */
+void retry_commit(retry_state *rs, const cfg *c, int kind, long delay_ms,
+                  const char *url);
 /* Sleeps ms milliseconds. */
 void retry_sleep(long ms);
 

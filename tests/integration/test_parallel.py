@@ -355,6 +355,9 @@ def retry_in_parallel_waits_its_backoff(t):
     t.eq(t.read("flaky"), b"ok\n", "the retried body")
     t.check(r.elapsed >= 0.9, "waited the 1 s retry delay: %.2fs" % r.elapsed)
     t.contains(r.err, "Will retry in 1 second", "retry message")
+    # transfers run at once: the message names its URL
+    t.contains(r.err, "Warning: %s: Problem: HTTP error. Will retry" % flaky,
+               "the retry message names the URL")
     t.eq(_summary(t, r), (5, 0), "summary: %r" % r.err)
     for name, digest in files:
         t.eq(sha256_file(t.path(name)), digest, "file %s" % name)
