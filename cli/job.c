@@ -6,6 +6,7 @@
 #include "job.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,6 +64,93 @@ static int check_resume(xfer *x, const hf_response *resp)
     }
 }
 
+/* ---- the hold (job.h) ---------------------------------------------------- */
+
+void hold_init(hold *h)
+{
+    memset(h, 0, sizeof *h);
+    h->fd = -1;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int hold_add(hold *h, const void *data, size_t len)
+{
+    if (h->fd < 0 && h->mem.len + len <= HOLD_MEM) {
+        sb_add(&h->mem, data, len);
+        return 0;
+    }
+    if (h->fd < 0) {
+        const char *dir = getenv("TMPDIR");
+        sbuf path = {0};
+        sb_printf(&path, "%s/hflow-hold.XXXXXX", dir && *dir ? dir : "/tmp");
+        h->fd = mkostemp(path.p, O_CLOEXEC);
+        int saved = errno;
+        if (h->fd >= 0)
+            unlink(path.p); /* gone with the descriptor */
+        sb_free(&path);
+        errno = saved;
+        if (h->fd < 0)
+            return -1;
+        h->spilled = 0;
+    }
+    if (write_all(h->fd, data, len) < 0)
+        return -1;
+    h->spilled += (int64_t)len;
+    return 0;
+}
+
+int hold_flush(hold *h, output *out)
+{
+    int rc = 0;
+    if (h->mem.len)
+        rc = output_body(out, h->mem.p, h->mem.len);
+    if (!rc && h->fd >= 0 && h->spilled) {
+        char b[65536];
+        off_t at = 0;
+        while (!rc && at < h->spilled) {
+            ssize_t n = pread(h->fd, b, sizeof b, at);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                rc = -1;
+                break;
+            }
+            rc = output_body(out, b, (size_t)n);
+            at += n;
+        }
+    }
+    hold_reset(h);
+    return rc;
+}
+
+void hold_reset(hold *h)
+{
+    h->mem.len = 0;
+    if (h->fd >= 0)
+        close(h->fd);
+    h->fd = -1;
+    h->spilled = 0;
+}
+
+void hold_free(hold *h)
+{
+    hold_reset(h);
+    sb_free(&h->mem);
+}
+
 /* Head or body bytes for the output (or, with -Z, for the hold while
  * another job has standard output). */
 static int out_write(xfer *x, const void *data, size_t len, int body)
@@ -70,8 +158,13 @@ static int out_write(xfer *x, const void *data, size_t len, int body)
     if (x->discard)
         return 0;
     if (x->hold) {
-        sb_add(x->hold, data, len);
-        return 0;
+        if (hold_add(x->hold, data, len) == 0)
+            return 0;
+        /* (then "Failure writing output to destination", exit 23) */
+        cli_warn_named("standard output is another transfer's for now, and "
+                       "keeping this one's output in a temporary file failed: %s",
+                       strerror(errno));
+        return -1;
     }
     return body ? output_body(x->out, data, len)
                 : output_write(x->out, data, len);

@@ -35,13 +35,33 @@ typedef struct run {
 } run;
 
 /* Everything one attempt's callbacks need. */
+/* -Z: what a transfer writes for standard output while another one has
+ * it.  The first HOLD_MEM bytes stay in memory, the rest goes to an
+ * unlinked temporary file (in $TMPDIR, else /tmp), so that many large
+ * bodies waiting for their turn do not fill the memory. */
+#define HOLD_MEM (1u << 20)
+typedef struct hold {
+    sbuf mem;
+    int fd;           /* the spill file, or -1 */
+    int64_t spilled;  /* bytes in it */
+} hold;
+void hold_init(hold *h);
+/* 0, or -1 when the spill file cannot be made or written (errno set). */
+int hold_add(hold *h, const void *data, size_t len);
+/* Writes it all as body to out and empties it: 0, or the first write's
+ * error (read errors of the spill file included). */
+int hold_flush(hold *h, output *out);
+/* Empties it (a retried attempt's output never shows). */
+void hold_reset(hold *h);
+void hold_free(hold *h);
+
 typedef struct xfer {
     const cfg *c;
     output *out;      /* the body's destination */
     output *dump;     /* -D, or NULL */
     output *failed;   /* the output whose write failed, if any */
     progress *meter;  /* the progress meter, or NULL */
-    sbuf *hold;       /* -Z: standard output is another job's for now;
+    hold *hold;       /* -Z: standard output is another job's for now;
                        * what this one writes there waits here */
     int64_t *tally;   /* -Z: body bytes of the whole run, or NULL */
     int discard;      /* -o /dev/null: nothing is written at all */

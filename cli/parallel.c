@@ -44,7 +44,7 @@ typedef struct pjob {
     hf_response *resp;    /* P_DONE: the last attempt's */
     int code;             /* P_DONE: its exit code */
     sbuf emsg;            /* its error message (-w %{errormsg}) */
-    sbuf held;            /* what it wrote for stdout while not its turn */
+    hold held;            /* what it wrote for stdout while not its turn */
 } pjob;
 
 struct pctx {
@@ -175,9 +175,9 @@ static pjob *dequeue(pctx *px)
  * failure makes the transfer a write failure (23). */
 static void flush_held(pjob *p)
 {
-    if (!p->held.len)
+    if (!p->held.mem.len && p->held.fd < 0)
         return;
-    if (output_body(&p->j.out, p->held.p, p->held.len) && !p->j.x.failed) {
+    if (hold_flush(&p->held, &p->j.out) && !p->j.x.failed) {
         p->j.x.failed = &p->j.out;
         if (p->state == P_DONE) {
             job_report_write_failure(&p->j.out, p->j.url);
@@ -186,7 +186,6 @@ static void flush_held(pjob *p)
             sb_adds(&p->emsg, "Failure writing output to destination");
         }
     }
-    p->held.len = 0;
 }
 
 /* ---- jobs ---------------------------------------------------------------- */
@@ -220,7 +219,7 @@ static void finish(pjob *p)
         hf_response_free(p->resp);
     job_free(&p->j);
     sb_free(&p->emsg);
-    sb_free(&p->held);
+    hold_free(&p->held);
     px->alive--;
     free(p);
 }
@@ -258,7 +257,7 @@ static void drop(pjob *p, int code)
     output_finish(&p->j.out, 0);
     job_free(&p->j);
     sb_free(&p->emsg);
-    sb_free(&p->held);
+    hold_free(&p->held);
     p->dead = 1;
     p->state = P_DONE;
     if (px->owner == p)
@@ -282,7 +281,7 @@ static int start_attempt(pjob *p, long delay_ms)
         return -1;
     }
     p->j.x.tally = &px->bytes;
-    p->held.len = 0; /* a retry: the failed attempt's output never shows */
+    hold_reset(&p->held); /* a retry: the failed attempt's output never shows */
     if (p->to_stdout) {
         if (!px->owner && !px->qhead)
             px->owner = p;
@@ -365,6 +364,7 @@ static void start_next(pctx *px)
     run *st = px->groups[px->gi];
     size_t idx = px->idx++;
     pjob *p = xcalloc(1, sizeof *p);
+    hold_init(&p->held);
     p->px = px;
     p->gi = px->gi;
     p->idx = idx;

@@ -419,3 +419,74 @@ def progress_line_on_a_terminal(t):
             "the last draw")
     last = r.err.rstrip("\n").split("\n")[-1]
     t.check(SUMMARY.match(last) is not None, "summary last: %r" % last)
+
+
+def _run_rss(t, args, env=None):
+    """t.run's job, with hflow's own peak RSS (KiB): VmHWM of
+    /proc/PID/status, read while it runs (the mark only rises).  (The
+    rusage of a child of this Python process would count this process's
+    memory: the child starts as its copy.)"""
+    import subprocess
+    e = dict(t.client.env)
+    if env:
+        e.update(env)
+    p = subprocess.Popen([t.client.bin] + args, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=e)
+    box = {"hwm": 0}
+
+    def drain(name, f):
+        box[name] = f.read()
+
+    def watch():
+        path = "/proc/%d/status" % p.pid
+        while p.poll() is None:
+            try:
+                with open(path) as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            box["hwm"] = max(box["hwm"], int(line.split()[1]))
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.02)
+    th = [threading.Thread(target=drain, args=(n, f)) for n, f in
+          (("out", p.stdout), ("err", p.stderr))]
+    th.append(threading.Thread(target=watch))
+    for x in th:
+        x.start()
+    try:
+        p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    for x in th:
+        x.join()
+    return p.returncode, box["out"], box["err"].decode("utf-8", "replace"), box["hwm"]
+
+
+@test()
+def stdout_held_for_its_turn_spills_to_a_file(t):
+    """-Z: a 10 MiB body that arrives while a slow transfer still has
+    standard output waits for its turn in a temporary file beyond 1 MiB,
+    not in memory; the bytes come out in command-line order, whole."""
+    t.hflow_only("hflow's hold for standard output")
+    slow = t.hostile.url("/trickle?size=50000&first=1000&chunk=7000&delay=0.1")
+    big = t.nginx.url("/10m.bin")
+    ref = t.run(["-sS", slow])
+    t.ok(ref)
+    tmp = t.path("holdtmp")
+    os.makedirs(tmp, exist_ok=True)
+    rc, out, err, rss = _run_rss(t, ["-sS", "-Z", "--no-progress-meter", slow, big],
+                                 env={"TMPDIR": tmp})
+    t.eq(rc, 0, "exit code (stderr %r)" % err[-500:])
+    t.eq(len(out), len(ref.out) + (10 << 20), "bytes on stdout")
+    t.eq(sha256(out[:len(ref.out)]), sha256(ref.out), "the slow body first")
+    t.eq(sha256(out[len(ref.out):]), t.nginx.sha["10m.bin"], "then the 10 MiB body")
+    # held in memory the 10 MiB would take at least that much more
+    t.check(rss < 10 * 1024, "peak RSS %d KiB: the held body was not in memory" % rss)
+    t.eq(os.listdir(tmp), [], "the temporary file is gone")
+    # no room for the temporary file: a write failure (23), said once
+    rc, out, err, _ = _run_rss(t, ["-sS", "-Z", "--no-progress-meter", slow, big],
+                               env={"TMPDIR": t.path("no-such-dir")})
+    t.eq(rc, 23, "exit code when the hold cannot spill (stderr %r)" % err[-500:])
+    t.match(r"keeping this one's output in a temporary file failed: No such file",
+            err, "the cause")
