@@ -1562,13 +1562,37 @@ static void store_head(transfer *t, const char *raw, size_t len,
 
 /* A 401 or a proxy's 407 that job_next will answer with Digest: its body
  * is read and dropped, as a followed redirect's. */
+/* The challenges of every field of rs named field (at most
+ * AUTH_MAX_CHALLENGES); 0 or HF_E_NOMEM.  Free with auth_challenges_free. */
+static int challenges_of(const hf_response *rs, const char *field,
+                         auth_challenge *chs, size_t *n)
+{
+    *n = 0;
+    for (size_t i = 0; i < rs->nhdrs && *n < AUTH_MAX_CHALLENGES; i++) {
+        if (strcasecmp(rs->hdrs[i].name, field) != 0)
+            continue;
+        int k = auth_parse_challenges(rs->hdrs[i].value, chs + *n,
+                                      AUTH_MAX_CHALLENGES - *n);
+        if (k == AUTH_E_NOMEM)
+            return HF_E_NOMEM;
+        if (k > 0)
+            *n += (size_t)k;
+    }
+    return 0;
+}
+
+/* Whether rs has a Digest challenge hflow can answer (a known algorithm,
+ * qop auth or none): only then is its body dropped for the answer; a
+ * challenge it cannot answer comes back as the response, body and all.
+ * (Out of memory says yes: the answer then fails with that error.) */
 static int has_digest(const hf_response *rs, const char *field)
 {
-    for (size_t i = 0; i < rs->nhdrs; i++)
-        if (strcasecmp(rs->hdrs[i].name, field) == 0 &&
-            strcasestr(rs->hdrs[i].value, "digest"))
-            return 1;
-    return 0;
+    auth_challenge chs[AUTH_MAX_CHALLENGES];
+    size_t n = 0;
+    int rc = challenges_of(rs, field, chs, &n);
+    int ok = rc ? 1 : auth_pick(chs, n, AUTH_DIGEST) >= 0;
+    auth_challenges_free(chs, n);
+    return ok;
 }
 
 static int will_answer(const transfer *t, int status)
@@ -2355,18 +2379,8 @@ static int digest_answer(const hf_response *rs, const char *field,
 {
     auth_challenge chs[AUTH_MAX_CHALLENGES];
     size_t n = 0;
-    int rc = 0;
     *answer = NULL;
-    for (size_t i = 0; i < rs->nhdrs && n < AUTH_MAX_CHALLENGES && !rc; i++) {
-        if (strcasecmp(rs->hdrs[i].name, field) != 0)
-            continue;
-        int k = auth_parse_challenges(rs->hdrs[i].value, chs + n,
-                                      AUTH_MAX_CHALLENGES - n);
-        if (k == AUTH_E_NOMEM)
-            rc = HF_E_NOMEM;
-        else if (k > 0)
-            n += (size_t)k;
-    }
+    int rc = challenges_of(rs, field, chs, &n);
     int pick = rc ? -1 : auth_pick(chs, n, AUTH_DIGEST);
     if (pick >= 0) {
         unsigned char rnd[12];

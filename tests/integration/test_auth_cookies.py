@@ -29,6 +29,19 @@ def digest_md5_and_sha256(t):
                 "%s authenticated" % algo)
 
 
+@test(tags=("fast",))
+def digest_challenge_unusable_keeps_401_body(t):
+    # a Digest challenge that cannot be answered (an algorithm RFC 7616 does
+    # not define): no second request, and the 401 comes back whole
+    h = t.hostile
+    h.reset()
+    r = t.run(["-sS", "--digest", "-u", "u:p", "-w", "\n%{http_code}",
+               h.url("/digest-unusable")])
+    t.ok(r)
+    t.eq(r.out, b"digest-unusable 401 body\n\n401", "the 401's body and status")
+    t.eq(h.stats()["requests"], 1, "one request: nothing to answer with")
+
+
 @test()
 def digest_wrong_password_401(t):
     r = t.run(["-sS", "--digest", "-u", "u:wrong", "-o", os.devnull, "-w",

@@ -512,6 +512,15 @@ def b_status(srv, conn, req):
     return True
 
 
+def b_digest_unusable(srv, conn, req):
+    """401 with a Digest challenge no client can answer (an algorithm RFC
+    7616 does not define) and a body that must reach the client."""
+    send(conn.sock, simple(req, 401, b"digest-unusable 401 body\n", extra=[
+        ("WWW-Authenticate", 'Digest realm="x", nonce="abc", '
+                             'algorithm=SHA-1024, qop="auth"')]))
+    return True
+
+
 def b_gzip_ok(srv, conn, req):
     send(conn.sock, simple(req, 200, gz(GZ_PLAIN), "text/plain",
                            [("Content-Encoding", "gzip")]))
@@ -708,6 +717,7 @@ BEHAVIOURS = [
     ("/head-cl", b_head_cl),
     ("/no-content", b_no_content),
     ("/status/", b_status),
+    ("/digest-unusable", b_digest_unusable),
     ("/gzip-ok", b_gzip_ok),
     ("/gzip-truncated", b_gzip_truncated),
     ("/gzip-corrupt", b_gzip_corrupt),
