@@ -389,6 +389,8 @@ static int check_retiring(hf_client *c)
     return waiting;
 }
 
+static void reap_dead(hf_client *c);
+
 static void on_retire_timer(loop *l, void *arg)
 {
     (void)l;
@@ -397,7 +399,7 @@ static void on_retire_timer(loop *l, void *arg)
     if (check_retiring(c) &&
         !(c->tm_retire = loop_timer(c->lp, CLOSE_SOON_NS / 1000000u, on_retire_timer, c)))
         pool_keep_again(c, c->idle_closed); /* out of memory: watch them */
-    conn_reap_dead(c);
+    reap_dead(c);
 }
 
 /* Close the idle connections the server closed (see on_idle_event), and
@@ -408,6 +410,11 @@ void conn_reap_dead(void *arg)
     hf_client *c = arg;
     if (c->tm_retire)
         check_retiring(c);
+    reap_dead(c);
+}
+
+static void reap_dead(hf_client *c)
+{
     if (!c->ndead)
         return;
     c->ndead = 0;
@@ -579,8 +586,8 @@ void pool_put(hf_client *c, conn *cn)
     for (conn **pp = &c->idle; *pp; ) {
         conn *x = *pp;
         if (strcmp(x->key, cn->key) == 0 && ++same > c->pool_per_host) {
-            if (x->retiring && !x->dead) /* it outlived later responses */
-                pool_keep_again(c, x->key);
+            if (x->retiring && !x->dead && still_open(x))
+                pool_keep_again(c, x->key); /* it outlived later responses */
             *pp = x->next;
             x->next = NULL;
             c->nidle--;
