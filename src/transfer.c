@@ -1560,8 +1560,6 @@ static void store_head(transfer *t, const char *raw, size_t len,
 }
 
 
-/* A 401 or a proxy's 407 that job_next will answer with Digest: its body
- * is read and dropped, as a followed redirect's. */
 /* The challenges of every field of rs named field (at most
  * AUTH_MAX_CHALLENGES); 0 or HF_E_NOMEM.  Free with auth_challenges_free. */
 static int challenges_of(const hf_response *rs, const char *field,
@@ -1595,6 +1593,8 @@ static int has_digest(const hf_response *rs, const char *field)
     return ok;
 }
 
+/* A 401 or a proxy's 407 that job_next will answer with Digest: its body
+ * is read and dropped, as a followed redirect's. */
 static int will_answer(const transfer *t, int status)
 {
     const hf_request *rq = t->rq;
@@ -2610,6 +2610,7 @@ int job_next(struct hf_transfer *j)
             free(target);
         }
         free(pu);
+        explicit_bzero(pp, strlen(pp));
         free(pp);
         pu = pp = NULL;
         if (drc == HF_E_NOMEM) {
@@ -2625,6 +2626,8 @@ int job_next(struct hf_transfer *j)
         }
     }
     free(pu);
+    if (pp)
+        explicit_bzero(pp, strlen(pp));
     free(pp);
     const char *loc = hf_response_header(rs, "Location");
     if (e || rq->max_redirs < 0 || !is_redirect(rs->status) || !loc)
