@@ -16,11 +16,13 @@
 # then relays the bytes between the two") sends "Connection: close" to the
 # origin, drops the hop-by-hop headers of the response -- so the client sees
 # an HTTP/1.1 response with no "Connection: close" -- and closes the client's
-# connection once the response is relayed.  Both tools therefore keep the
-# connection for reuse, find it closed by the proxy before the next request
-# (curl: "Connection 0 seems to be dead"; hflow: "the server closed the idle
-# connection") and open a new one: every GET costs a TCP connection to the
-# proxy plus the proxy's own connection to nginx.  The script does not assume
+# connection once the response is relayed.  curl keeps each connection for
+# reuse, finds it closed by the proxy before the next request ("Connection
+# 0 seems to be dead") and opens a new one; hflow does so for the first two,
+# then leaves each connection for the proxy to close ("left for the server
+# to close": src/conn.c, pool_retires) and opens the next at once.  Either
+# way every GET costs a TCP connection to the proxy plus the proxy's own
+# connection to nginx.  The script does not assume
 # this: it reads tinyproxy's statistics page (http://tinyproxy.stats/ through
 # the proxy; its "Number of requests" counts accepted client connections,
 # src/stats.c STAT_OPEN) before and after every timed run and prints the
