@@ -630,6 +630,12 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     c->m->in_drive = 1;
     schedule(c);
     c->m->in_drive = 0;
+    /* hf_submit's zero-delay timer has nothing left to start: it would only
+     * cost the first turn a wait of 0 ms (one more epoll_wait per request) */
+    if (c->m->tm_sched && !c->m->ready) {
+        loop_timer_cancel(c->lp, c->m->tm_sched);
+        c->m->tm_sched = 0;
+    }
     while (!w.finished)
         drive(c, -1);
     *out = w.rs;
