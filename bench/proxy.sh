@@ -18,7 +18,7 @@
 # an HTTP/1.1 response with no "Connection: close" -- and closes the client's
 # connection once the response is relayed.  curl keeps each connection for
 # reuse, finds it closed by the proxy before the next request ("Connection
-# 0 seems to be dead") and opens a new one; hflow does so for the first two,
+# 0 seems to be dead") and opens a new one; hflow does so for the first one,
 # then leaves each connection for the proxy to close ("left for the server
 # to close": src/conn.c, pool_retires) and opens the next at once.  Either
 # way every GET costs a TCP connection to the proxy plus the proxy's own

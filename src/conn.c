@@ -473,7 +473,7 @@ static void on_idle_event(loop *l, int fd, int mask, void *arg)
     mark_dead(c, cn);
 }
 
-/* The server of key closed the last CLOSE_RUN idle connections to it
+/* The server of key closed the last CLOSE_RUN idle connection(s) to it
  * within CLOSE_SOON_NS of their responses, though none said "Connection:
  * close" (tinyproxy, for one, closes every client connection after one
  * response).  It will close this one too, a few microseconds from now: a

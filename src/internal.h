@@ -20,7 +20,10 @@
 #define POOL_MAX_PER_HOST 4       /* ... for one scheme, host and port */
 #define CLOSE_SOON_NS 50000000u   /* a server's FIN within 50 ms of the
                                    * response: it closed "right after" */
-#define CLOSE_RUN 2               /* that many in a row: it always does */
+#define CLOSE_RUN 1               /* that many in a row: it always does
+                                   * (one: a POST sent on such a
+                                   * connection fails, it cannot be
+                                   * retried) */
 #define POOL_MAX_AGE_S 118        /* idle longer: closed (curl's default) */
 
 /* One resolved address. */

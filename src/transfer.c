@@ -2052,8 +2052,8 @@ static void release(transfer *t)
         } else {
             if (pool_retires(c, t->cn->key))
                 info(t, "Connection #%ld to host %s left for the server to close "
-                     "(it closed the last %d right after their responses)",
-                     t->cn->id, t->u.host, c->close_run);
+                     "(it closes connections right after their responses: %d "
+                     "in a row)", t->cn->id, t->u.host, c->close_run);
             else
                 info(t, "Connection #%ld to host %s left intact", t->cn->id, t->u.host);
             pool_put(c, t->cn);
