@@ -69,46 +69,38 @@ static int check_resume(xfer *x, const hf_response *resp)
 void hold_init(hold *h)
 {
     memset(h, 0, sizeof *h);
-    h->fd = -1;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 int hold_add(hold *h, const void *data, size_t len)
 {
-    if (h->fd < 0 && h->mem.len + len <= HOLD_MEM) {
+    if (!h->spill && h->mem.len + len <= HOLD_MEM) {
         sb_add(&h->mem, data, len);
         return 0;
     }
-    if (h->fd < 0) {
+    if (!h->spill) {
         const char *dir = getenv("TMPDIR");
         sbuf path = {0};
         sb_printf(&path, "%s/hflow-hold.XXXXXX", dir && *dir ? dir : "/tmp");
-        h->fd = mkostemp(path.p, O_CLOEXEC);
+        int fd = mkostemp(path.p, O_CLOEXEC);
         int saved = errno;
-        if (h->fd >= 0)
+        if (fd >= 0) {
             unlink(path.p); /* gone with the descriptor */
+            if (!(h->spill = fdopen(fd, "w+b"))) {
+                saved = errno;
+                close(fd);
+            }
+        }
         sb_free(&path);
         errno = saved;
-        if (h->fd < 0)
+        if (!h->spill)
             return -1;
-        h->spilled = 0;
     }
-    if (write_all(h->fd, data, len) < 0)
+    errno = 0;
+    if (fwrite(data, 1, len, h->spill) != len) {
+        if (!errno)
+            errno = EIO;
         return -1;
-    h->spilled += (int64_t)len;
+    }
     return 0;
 }
 
@@ -117,20 +109,14 @@ int hold_flush(hold *h, output *out)
     int rc = 0;
     if (h->mem.len)
         rc = output_body(out, h->mem.p, h->mem.len);
-    if (!rc && h->fd >= 0 && h->spilled) {
+    if (!rc && h->spill) {
         char b[65536];
-        off_t at = 0;
-        while (!rc && at < h->spilled) {
-            ssize_t n = pread(h->fd, b, sizeof b, at);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                rc = -1;
-                break;
-            }
-            rc = output_body(out, b, (size_t)n);
-            at += n;
-        }
+        size_t n;
+        rc = fflush(h->spill) || fseeko(h->spill, 0, SEEK_SET) ? -1 : 0;
+        while (!rc && (n = fread(b, 1, sizeof b, h->spill)) > 0)
+            rc = output_body(out, b, n);
+        if (!rc && ferror(h->spill))
+            rc = -1;
     }
     hold_reset(h);
     return rc;
@@ -139,10 +125,9 @@ int hold_flush(hold *h, output *out)
 void hold_reset(hold *h)
 {
     h->mem.len = 0;
-    if (h->fd >= 0)
-        close(h->fd);
-    h->fd = -1;
-    h->spilled = 0;
+    if (h->spill)
+        fclose(h->spill);
+    h->spill = NULL;
 }
 
 void hold_free(hold *h)

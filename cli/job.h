@@ -42,8 +42,7 @@ typedef struct run {
 #define HOLD_MEM (1u << 20)
 typedef struct hold {
     sbuf mem;
-    int fd;           /* the spill file, or -1 */
-    int64_t spilled;  /* bytes in it */
+    FILE *spill;      /* the rest, or NULL */
 } hold;
 void hold_init(hold *h);
 /* 0, or -1 when the spill file cannot be made or written (errno set). */

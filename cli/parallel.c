@@ -175,7 +175,7 @@ static pjob *dequeue(pctx *px)
  * failure makes the transfer a write failure (23). */
 static void flush_held(pjob *p)
 {
-    if (!p->held.mem.len && p->held.fd < 0)
+    if (!p->held.mem.len && !p->held.spill)
         return;
     if (hold_flush(&p->held, &p->j.out) && !p->j.x.failed) {
         p->j.x.failed = &p->j.out;
