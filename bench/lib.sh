@@ -1,4 +1,5 @@
 # bench/lib.sh -- helpers the benchmark scripts share (sourced, POSIX sh).
+# shellcheck shell=sh disable=SC2034,SC2120  # (WD_PID is the caller's; optional args)
 #   abspath PROG        absolute path of a file or of a command on PATH
 #   rs ARGS...          run bench/runstat ($RUNSTAT) in the background, its
 #                       pid in RS_PID (so an EXIT trap can stop it), and wait
@@ -7,6 +8,11 @@
 #   calc EXPR [AWKARGS] EXPR evaluated by awk, 6 decimals
 #   row NAME UNIT HFLOW CURL CMP TARGET
 #                       a summary row into $ROWS (as bench/run.sh's table)
+#   watchdog SECONDS    a background timer that sends this shell SIGUSR1
+#                       after SECONDS (its pid in WD_PID: kill it at exit)
+#   clean_env [VAR...]  the same environment for both tools: HOME=$TMP/home
+#                       (no ~/.curlrc), no curl or proxy variables, nor VARs
+#   need_runstat        $RUNSTAT, or bench/runstat.c compiled into $TMP
 
 abspath() {
     case $1 in
@@ -35,4 +41,27 @@ calc() {
 }
 row() {   # NAME UNIT HFLOW CURL CMP TARGET (as bench/run.sh)
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" >>"$ROWS"
+}
+watchdog() {
+    _me=$$
+    (
+        trap 'kill "$_s" 2>/dev/null; exit 0' TERM
+        sleep "$1" &
+        _s=$!
+        wait "$_s" && kill -USR1 "$_me" 2>/dev/null
+    ) &
+    WD_PID=$!
+}
+clean_env() {
+    mkdir -p "$TMP/home"
+    HOME=$TMP/home
+    export HOME
+    unset XDG_CONFIG_HOME CURL_HOME http_proxy HTTP_PROXY https_proxy HTTPS_PROXY \
+        all_proxy ALL_PROXY no_proxy NO_PROXY "$@" 2>/dev/null
+}
+need_runstat() {
+    if [ -z "${RUNSTAT:-}" ]; then
+        RUNSTAT=$TMP/runstat
+        "${CC:-cc}" -O2 -o "$RUNSTAT" bench/runstat.c || die "cannot compile bench/runstat.c"
+    fi
 }

@@ -66,16 +66,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-mkdir -p "$TMP/home" "$TMP/www"
-HOME=$TMP/home
-export HOME
-unset XDG_CONFIG_HOME CURL_HOME http_proxy HTTP_PROXY https_proxy HTTPS_PROXY \
-    all_proxy ALL_PROXY no_proxy NO_PROXY 2>/dev/null
-
-if [ -z "${RUNSTAT:-}" ]; then
-    RUNSTAT=$TMP/runstat
-    "${CC:-cc}" -O2 -o "$RUNSTAT" bench/runstat.c || die "cannot compile bench/runstat.c"
-fi
+clean_env
+mkdir -p "$TMP/www"
+need_runstat
 ROWS=$TMP/rows
 : >"$ROWS"
 

@@ -125,27 +125,12 @@ trap 'echo "proxy bench: over the time budget (${BUDGET}s): stopped" >&2; exit 1
 trap 'exit 143' TERM
 
 # The time bound: a watchdog that signals this shell.
-ME=$$
-(
-    trap 'kill "$_s" 2>/dev/null; exit 0' TERM
-    sleep "$BUDGET" &
-    _s=$!
-    wait "$_s" && kill -USR1 "$ME" 2>/dev/null
-) &
-WD_PID=$!
+watchdog "$BUDGET"
 
-# Same clean environment for both tools: no ~/.curlrc, no proxy variables
-# (the proxy is given with -x only).
-mkdir -p "$TMP/home" "$TMP/www"
-HOME=$TMP/home
-export HOME
-unset XDG_CONFIG_HOME CURL_HOME http_proxy HTTP_PROXY https_proxy HTTPS_PROXY \
-    all_proxy ALL_PROXY no_proxy NO_PROXY 2>/dev/null
-
-if [ -z "${RUNSTAT:-}" ]; then
-    RUNSTAT=$TMP/runstat
-    "${CC:-cc}" -O2 -o "$RUNSTAT" bench/runstat.c || die "cannot compile bench/runstat.c"
-fi
+# Same clean environment for both tools (the proxy is given with -x only).
+clean_env
+mkdir -p "$TMP/www"
+need_runstat
 
 head -c $SMALL_BYTES /dev/urandom >"$TMP/www/small.bin" || die "cannot create small.bin"
 ngx_start "$TMP/nginx" "$TMP/www" || die "cannot start nginx"

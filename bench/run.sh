@@ -71,23 +71,12 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Same clean environment for both tools: no ~/.curlrc, no proxies.
-mkdir -p "$TMP/home" "$TMP/www"
-HOME=$TMP/home
-export HOME
-unset XDG_CONFIG_HOME CURL_HOME http_proxy HTTP_PROXY https_proxy HTTPS_PROXY \
-    all_proxy ALL_PROXY no_proxy NO_PROXY 2>/dev/null
-
-"${CC:-cc}" -O2 -o "$TMP/runstat" bench/runstat.c || die "cannot compile bench/runstat.c"
-# rs ARGS...: run runstat in the background and wait for it, so that a
-# signal to this script is handled at once (runstat then kills its child).
-rs() {
-    "$TMP/runstat" "$@" &
-    RS_PID=$!
-    wait $RS_PID
-    _rc=$?
-    RS_PID=
-    return $_rc
-}
+clean_env
+mkdir -p "$TMP/www"
+# (bench/lib.sh's rs runs it: in the background, so that a signal to this
+# script is handled at once; runstat then kills its child)
+RUNSTAT=
+need_runstat
 
 head -c $SMALL_BYTES /dev/urandom >"$TMP/www/small.bin" || die "cannot create small.bin"
 truncate -s $BIG_SIZE "$TMP/www/big.bin" 2>/dev/null ||
@@ -254,11 +243,11 @@ for t in hflow curl; do
 done
 row "$E_N GETs via a redirect (req/s)" req/s "$E_RPS_H" "$E_RPS_C" ge 1.5
 
-RUNSTAT=$TMP/runstat BENCH_TABLE=$TMP/table HFLOW=$HFLOW_BIN CURL=$CURL_BIN \
+RUNSTAT=$RUNSTAT BENCH_TABLE=$TMP/table HFLOW=$HFLOW_BIN CURL=$CURL_BIN \
     sh bench/tls.sh || die "bench/tls.sh failed (see above)"   # https: its rows join the table
-RUNSTAT=$TMP/runstat BENCH_TABLE=$TMP/table HFLOW=$HFLOW_BIN CURL=$CURL_BIN \
+RUNSTAT=$RUNSTAT BENCH_TABLE=$TMP/table HFLOW=$HFLOW_BIN CURL=$CURL_BIN \
     sh bench/proxy.sh || die "bench/proxy.sh failed (see above)"   # through tinyproxy (issue 8): its row joins the table
-RUNSTAT=$TMP/runstat BENCH_TABLE=$TMP/table HFLOW=$HFLOW_BIN CURL=$CURL_BIN \
+RUNSTAT=$RUNSTAT BENCH_TABLE=$TMP/table HFLOW=$HFLOW_BIN CURL=$CURL_BIN \
     NGX_URL=$URL_SMALL sh bench/parallel.sh ||
     die "bench/parallel.sh failed (see above)"   # -Z (issue 7): its rows join the table
 

@@ -74,25 +74,11 @@ trap 'exit 143' TERM
 
 # The time bound: a watchdog that signals this shell (its sleep is killed
 # with it by cleanup).
-ME=$$
-(
-    trap 'kill "$_s" 2>/dev/null; exit 0' TERM
-    sleep "$BUDGET" &
-    _s=$!
-    wait "$_s" && kill -USR1 "$ME" 2>/dev/null
-) &
-WD_PID=$!
+watchdog "$BUDGET"
 
-mkdir -p "$TMP/home" "$TMP/www"
-HOME=$TMP/home
-export HOME
-unset XDG_CONFIG_HOME CURL_HOME http_proxy HTTP_PROXY https_proxy HTTPS_PROXY \
-    all_proxy ALL_PROXY no_proxy NO_PROXY SSL_CERT_FILE SSL_CERT_DIR 2>/dev/null
-
-if [ -z "${RUNSTAT:-}" ]; then
-    RUNSTAT=$TMP/runstat
-    "${CC:-cc}" -O2 -o "$RUNSTAT" bench/runstat.c || die "cannot compile bench/runstat.c"
-fi
+clean_env SSL_CERT_FILE SSL_CERT_DIR
+mkdir -p "$TMP/www"
+need_runstat
 
 sh tests/servers/mkcerts.sh "$TMP/certs" >/dev/null || die "mkcerts.sh failed"
 CA=$TMP/certs/ca.crt

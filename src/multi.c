@@ -369,8 +369,10 @@ static void on_delay(loop *l, void *arg)
     schedule(j->c);
 }
 
-hf_err hf_submit_delayed(hf_client *c, hf_request *r, long delay_ms,
-                         hf_done_fn *done, void *arg, hf_transfer **out)
+/* A new job, queued (or delayed).  kick: arm the zero-delay timer that
+ * starts queued jobs from the loop; hf_send starts its job itself. */
+static hf_err submit(hf_client *c, hf_request *r, long delay_ms, int kick,
+                     hf_done_fn *done, void *arg, hf_transfer **out)
 {
     if (out)
         *out = NULL;
@@ -391,7 +393,7 @@ hf_err hf_submit_delayed(hf_client *c, hf_request *r, long delay_ms,
     /* started from the loop (hf_client_run, _process, hf_send), never
      * from inside this call: a callback may submit.  The timer first: a
      * job queued with nothing to start it would wait for ever. */
-    if (!m->tm_sched && delay_ms == 0 &&
+    if (kick && !m->tm_sched && delay_ms == 0 &&
         !(m->tm_sched = loop_timer(c->lp, 0, on_sched, c))) {
         free(j);
         return HF_E_NOMEM;
@@ -410,6 +412,12 @@ hf_err hf_submit_delayed(hf_client *c, hf_request *r, long delay_ms,
     if (out)
         *out = j;
     return HF_OK;
+}
+
+hf_err hf_submit_delayed(hf_client *c, hf_request *r, long delay_ms,
+                         hf_done_fn *done, void *arg, hf_transfer **out)
+{
+    return submit(c, r, delay_ms, 1, done, arg, out);
 }
 
 hf_err hf_submit(hf_client *c, hf_request *r, hf_done_fn *done, void *arg,
@@ -619,7 +627,8 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
         return HF_E_BAD_FUNCTION_ARG; /* from a callback of this client */
     sync_wait w = {0};
     hf_transfer *x;
-    hf_err e = hf_submit(c, rq, sync_done, &w, &x);
+    /* (no zero-delay timer: the job is started right here) */
+    hf_err e = submit(c, rq, 0, 0, sync_done, &w, &x);
     if (e)
         return e;
     x->sync = 1;
@@ -630,12 +639,6 @@ hf_err hf_send(hf_client *c, hf_request *rq, hf_response **out)
     c->m->in_drive = 1;
     schedule(c);
     c->m->in_drive = 0;
-    /* hf_submit's zero-delay timer has nothing left to start: it would only
-     * cost the first turn a wait of 0 ms (one more epoll_wait per request) */
-    if (c->m->tm_sched && !c->m->ready) {
-        loop_timer_cancel(c->lp, c->m->tm_sched);
-        c->m->tm_sched = 0;
-    }
     while (!w.finished)
         drive(c, -1);
     *out = w.rs;

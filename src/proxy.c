@@ -109,23 +109,6 @@ static int pct_decode(const char *s, size_t n, char **out)
     return 0;
 }
 
-/* RFC 3986 3.2.2: a dotted quad without leading zeros (a resolver could
- * read "010" as octal). */
-static int valid_ipv4(const char *s)
-{
-    for (int part = 0; part < 4; part++) {
-        if (part > 0 && *s++ != '.') return 0;
-        if (!is_digit((unsigned char)*s)) return 0;
-        int v = 0, digits = 0;
-        while (is_digit((unsigned char)*s) && digits < 4) {
-            v = v * 10 + (*s++ - '0');
-            digits++;
-        }
-        if (digits > 3 || v > 255 || (digits > 1 && s[-digits] == '0'))
-            return 0;
-    }
-    return *s == '\0';
-}
 
 int proxy_parse(proxy_spec *p, const char *s, char *err, size_t errlen)
 {

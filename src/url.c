@@ -149,23 +149,6 @@ static int userinfo_char(int c)
     return is_unreserved(c) || is_subdelim(c) || c == ':';
 }
 
-/* 3.2.2: dec-octet "." dec-octet "." dec-octet "." dec-octet, with no
- * leading zeros (a resolver could read "010" as octal). */
-static int valid_ipv4(const char *s)
-{
-    for (int part = 0; part < 4; part++) {
-        if (part > 0 && *s++ != '.') return 0;
-        if (!is_digit((unsigned char)*s)) return 0;
-        int v = 0, digits = 0;
-        while (is_digit((unsigned char)*s) && digits < 4) {
-            v = v * 10 + (*s++ - '0');
-            digits++;
-        }
-        if (digits > 3 || v > 255 || (digits > 1 && s[-digits] == '0'))
-            return 0;
-    }
-    return *s == '\0';
-}
 
 /* 3.2.2 IP-literal "[" IPv6address [ "%25" ZoneID ] "]" (RFC 6874).
  * lit/n is the text between the brackets. */
