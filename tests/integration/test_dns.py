@@ -477,7 +477,7 @@ def hostile_good(t):
 @test(tags=("fast",))
 def hostile_new_port_per_lookup(t):
     # sockets are kept between lookups, but each lookup gets a new random
-    # port (disconnect + connect) and the stray second copy of an answer
+    # port (disconnect, then sendto binds a new one) and the stray second copy of an answer
     # never reaches the next lookup
     h = _hostile(t)
     m = h.mark()
@@ -505,10 +505,43 @@ def hostile_wrong_question_ignored(t):
 
 
 @test(tags=("fast",))
-def hostile_other_port_dropped(t):
-    # the query socket is connect()ed: the kernel drops the stray answer
-    _, o = _good(t, "otherport.test")
+def hostile_other_port_ignored(t):
+    # an answer counts only from the server's address and port (the query
+    # socket is not connect()ed: the resolver checks the source itself)
+    h, o = _good(t, "otherport.test", ignored=1)
     t.not_contains(o.r.out.decode(), "6.6.6.6", "the spoofed address")
+    t.match(r"ignored a datagram from 127\.0\.0\.1:\d+ \(\d+ bytes\): not %s"
+            % re.escape(h.server), o.r.err, "-v line")
+
+
+@test(tags=("fast",))
+def hostile_icmp_error_about_another_address_ignored(t):
+    # an ICMP port unreachable naming the lookup's port reaches its socket
+    # whatever datagram it is about; only one about the server counts
+    h = _hostile(t)
+    m = h.mark()
+    _, o = _good(t, "icmpother.test", ignored=1)
+    t.eq([x["proto"] for x in h.queries(m)], ["udp", "icmp"],
+         "the forged ICMP error was sent (raw socket) before the answer")
+    t.contains(o.r.err, "ignored an ICMP error about another address", "-v line")
+
+
+@test(tags=("fast",))
+def refused_server_then_second_server(t):
+    # nothing listens on the first server's port: the kernel's ICMP port
+    # unreachable moves the lookup to the second at once, not after the
+    # 5 s timeout
+    h = _hostile(t)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    dead = "127.0.0.1:%d" % s.getsockname()[1]
+    s.close()
+    o = dnsq(t, "%s,%s" % (dead, h.server), ["-4", "-v", "good.test"],
+             conf=_conf(t, "options timeout:5\n"))
+    _ok(t, o)
+    t.eq([x["server"] for x in o.get("good.test", "A")], [h.server], "from the second")
+    t.contains(o.r.err, "connection refused (ICMP) from %s" % dead, "-v line")
+    t.check(o.r.elapsed < 4, "no timeout waited: %.2f s" % o.r.elapsed)
 
 
 @test(tags=("fast",))

@@ -20,6 +20,10 @@ Addresses: 127.0.0.1 / ::1 unless said otherwise; a "bad" answer carries
   wrongid    a bad answer with the wrong ID first, then the right one
   wrongq     the right ID but another question (evil.test) first, then right
   otherport  a bad answer from another socket (other source port) first
+  icmpother  UDP over IPv4: first a forged ICMP port unreachable to the
+             client's port, about a datagram to 127.0.0.2:53 (not this
+             server; logged as proto "icmp"; needs a raw socket: root), then
+             the answer
   truncated  the answer cut in half first, then the whole one
   empty      an empty datagram first, then the answer
   tc         UDP: TC=1, header and question only; TCP: the answer, 127.0.0.9
@@ -54,7 +58,7 @@ import threading
 import time
 
 KEYWORDS = {
-    "good", "wrongid", "wrongq", "otherport", "truncated", "empty", "tc",
+    "good", "wrongid", "wrongq", "otherport", "icmpother", "truncated", "empty", "tc",
     "big", "tcpclose", "loop", "pastend", "longlabel", "counts", "nul",
     "cnameloop", "selfcname", "hops", "servfail", "refused", "noanswer",
     "formerr", "nodata", "nxdomain", "nxnosoa", "shortttl", "dup",
@@ -209,6 +213,8 @@ def respond(q, proto):
         return [(bad, "main"), (good, "main")]
     if b == "otherport":
         return [(addr_answer(q, "6.6.6.6", "::6:6:6:6"), "other"), (good, "main")]
+    if b == "icmpother" and proto == "udp":
+        return [(b"", "icmp"), (good, "main")]
     if b == "truncated":
         return [(good[:len(good) // 2], "main"), (good, "main")]
     if b == "empty":
@@ -262,6 +268,31 @@ def log_query(proto, src, q):
             f.write(line)
 
 
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(">%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def forge_icmp(src, about):
+    """An ICMP port unreachable (RFC 792) to src = (ip, port), about a UDP
+    datagram src would have sent to about = (ip, port)."""
+    udp = struct.pack(">HHHH", src[1], about[1], 8 + 12, 0)
+    iph = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 12, 0, 0, 64, 17, 0,
+                      socket.inet_aton(src[0]), socket.inet_aton(about[0]))
+    iph = iph[:10] + struct.pack(">H", csum(iph)) + iph[12:]
+    msg = struct.pack(">BBHI", 3, 3, 0, 0) + iph + udp
+    msg = msg[:2] + struct.pack(">H", csum(msg)) + msg[4:]
+    r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    try:
+        r.sendto(msg, (src[0], 0))
+    finally:
+        r.close()
+
+
 def handle_udp(sock, data, src):
     try:
         q = Query(data)
@@ -269,7 +300,10 @@ def handle_udp(sock, data, src):
         return
     log_query("udp", src, q)
     for msg, via in respond(q, "udp") or []:
-        if via == "other":
+        if via == "icmp":
+            forge_icmp(src, ("127.0.0.2", 53))
+            log_query("icmp", src, q)
+        elif via == "other":
             fam = socket.AF_INET6 if ":" in ARGS.host else socket.AF_INET
             o = socket.socket(fam, socket.SOCK_DGRAM)
             o.bind((ARGS.host, 0))
