@@ -477,8 +477,8 @@ def hostile_good(t):
 @test(tags=("fast",))
 def hostile_new_port_per_lookup(t):
     # sockets are kept between lookups, but each lookup gets a new random
-    # port (disconnect, then sendto binds a new one) and the stray second copy of an answer
-    # never reaches the next lookup
+    # port (disconnect, then sendto binds a new one) and the stray second
+    # copy of an answer never reaches the next lookup
     h = _hostile(t)
     m = h.mark()
     names = ["dup.test"] + ["p%d.good.test" % i for i in range(49)]
