@@ -559,6 +559,14 @@ conn *pool_take(hf_client *c, const char *key, int check, const char **why)
 void pool_put(hf_client *c, conn *cn)
 {
     cn->rlen = 0;
+    if (cn->lowat > 1) {        /* the transfer resets it; never kept */
+        int one = 1;
+        if (setsockopt(cn->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one) != 0) {
+            conn_close(c, cn, CONN_ABORT, "cannot reset SO_RCVLOWAT");
+            return;
+        }
+        cn->lowat = 1;
+    }
     cn->client = c;
     cn->idle_since = loop_now_ns();
     cn->retiring = pool_retires(c, cn->key);

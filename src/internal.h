@@ -71,6 +71,8 @@ typedef struct conn {
     int dead;                /* idle, seen closed: the loop tears it down */
     int retiring;            /* idle, but left for the server to close
                               * (see pool_put) */
+    int lowat;               /* SO_RCVLOWAT set on fd, > 1 while a big
+                              * body is read (transfer.c, lowat_*) */
 } conn;
 
 struct hf_client {
