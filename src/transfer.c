@@ -1799,24 +1799,30 @@ static void on_eof(transfer *t)
              "head (%zu bytes)", t->peer, cn->rlen);
 }
 
-/* Big bodies are read in big batches.  While much more of a body of known
- * length is due, SO_RCVLOWAT has the kernel wake the loop only when
- * LOWAT_BYTES are queued (or at FIN or an error), not every few segments.
+/* Big bodies over TLS are read in big batches.  While much more of a body
+ * of known length is due, SO_RCVLOWAT has the kernel wake the loop only
+ * when a batch is queued (or at FIN or an error), not every few segments.
  * The fewer wake-ups save the client some CPU, and the sender more: the
  * sender's CPU runs each wake-up (on loopback it also runs the receiver's
- * TCP).  A 1 GiB https download from nginx, which its CPU bounds, took
- * ~1030 ms without and ~935 ms with it (curl ~980), in one A/B run of ten
- * rounds.
- *   It is set only while LOWAT_BYTES + LOWAT_HELD more body bytes are due,
- * so the bytes waited for always come: LOWAT_HELD bounds what the layers
- * above the socket (the read buffer, TLS) can hold.  It is back to 1 when
- * the body ends (finish) and before a connection is pooled (pool_put).
- * A tick every LOWAT_TICK_MS turns it off for the rest of the transfer
- * when no batch came in a whole tick: a sender that slow gains nothing,
- * and its bytes must not wait for the mark (progress, --idle-timeout). */
+ * TCP).  A 1 GiB https download from nginx, which its CPU bounds (it
+ * encrypts), took ~1070 ms without and ~960 ms with it (curl ~1000; A/B,
+ * ten rounds).  Not for plain TCP: there the reader's copying is what
+ * bounds a fast download, and sleeping until a batch is queued made a
+ * 1 GiB download from nginx's sendfile ~20% slower in the same A/B.
+ *   The mark is at most a quarter of the receive buffer, so the window
+ * stays open while the loop waits (Linux clamps the window to the mark
+ * when the buffer is too small for it, tcp_set_rcvlowat), and it is set
+ * only while LOWAT_BYTES + LOWAT_HELD more body bytes are due, so the
+ * bytes waited for always come: LOWAT_HELD bounds what the layers above
+ * the socket (the read buffer, TLS) can hold.  It is back to 1 when the
+ * body ends (finish) and before a connection is pooled (pool_put).  A tick
+ * every LOWAT_TICK_MS turns it off for the rest of the transfer when no
+ * batch came in a whole tick: a sender that slow gains nothing, and its
+ * bytes must not wait for the mark (progress, --idle-timeout). */
 #define LOWAT_BYTES (512 * 1024)
 #define LOWAT_HELD (1024 * 1024)
 #define LOWAT_TICK_MS 100
+#define LOWAT_MIN (64 * 1024)
 
 static void lowat_set(transfer *t, int v)
 {
@@ -1851,11 +1857,21 @@ static void on_lowat_tick(loop *l, void *arg)
 static void lowat_before_wait(transfer *t)
 {
     const hf_request *rq = t->rq;
-    int on = t->state == ST_RECV_BODY && t->fr.kind == H1_BODY_LENGTH &&
+    int on = t->cn->is_tls && t->state == ST_RECV_BODY &&
+             t->fr.kind == H1_BODY_LENGTH &&
              t->remaining > LOWAT_BYTES + LOWAT_HELD && !t->lowat_off &&
              !t->job->paused && (!rq->idle_ms || rq->idle_ms >= 1000);
+    int v = LOWAT_BYTES;
+    socklen_t len = sizeof v;
+    int rcvbuf = 0;
+    /* at most a quarter of the receive buffer (see above) */
+    if (on && getsockopt(t->cn->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len) == 0 &&
+        rcvbuf / 4 < v)
+        v = rcvbuf / 4;
+    if (v < LOWAT_MIN)
+        on = 0;
     t->lowat_read = 1;
-    lowat_set(t, on ? LOWAT_BYTES : 1);
+    lowat_set(t, on ? v : 1);
     if (on && !t->tm_lowat && t->cn->lowat > 1)
         t->tm_lowat = timer_or_fail(t, LOWAT_TICK_MS, on_lowat_tick);
 }

@@ -43,32 +43,6 @@ def idle_timeout_lets_a_slow_drip_finish(t):
     t.eq(len(r.out), 20, "the whole dripped body")
 
 
-@test()
-def idle_timeout_after_a_fast_start_then_slow_chunks(t):
-    # A big body starts fast, so hflow reads it in 512 KiB batches
-    # (SO_RCVLOWAT, src/transfer.c lowat_*); then 400 KiB every 0.6 s, below
-    # that mark.  Those bytes must be read as they come (the lowat tick turns
-    # the batches off), not when the mark is reached 1.2 s later, after the
-    # 1 s idle limit.
-    if t.is_curl:
-        t.skip("hflow's own flag")
-        return
-    h = t.hostile
-    h.reset()
-    first, chunk = 1 << 20, 400 << 10
-    size = first + 4 * chunk
-    r = t.run(["-sS", "--idle-timeout", "1", "-o", t.path("out"),
-               h.url("/trickle?size=%d&first=%d&chunk=%d&delay=0.6"
-                     % (size, first, chunk))], timeout=20)
-    t.ok(r)
-    block = bytes(range(256)) * 256          # hostile.py's TRICKLE_BLOCK
-    want = (block * (size // len(block) + 1))[:size]
-    got = open(t.path("out"), "rb").read() if os.path.exists(t.path("out")) else b""
-    t.eq(len(got), size, "the whole body")
-    t.check(got == want, "the body's bytes")
-    t.check(r.elapsed < 5 + t.slack, "four 0.6 s gaps: %.2f s" % r.elapsed)
-
-
 @test(tags=("fast",))
 def dns_timeout_with_a_silent_server(t):
     if t.is_curl:

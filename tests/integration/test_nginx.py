@@ -283,20 +283,3 @@ def verbose_v_10MiB_body_intact(t):
     t.eq(sha256(r.out), t.nginx.sha["10m.bin"], "stdout with -v is the body only")
     t.match(r"^(?:\[?\s*\d+(?:\.\d+)?\s*m?s?\]?\s+)?< HTTP/1\.1 200 OK\r?$", r.err, "trace on stderr", re.M)
 
-
-@test(tags=("fast",))
-def big_body_then_small_on_the_same_connection(t):
-    # a big body is read in batches (SO_RCVLOWAT, src/transfer.c lowat_*);
-    # the connection goes back to the pool reading every byte again: the
-    # small response after it comes at once, on the same connection
-    mark = t.nginx.log_mark()
-    r = t.run(["-sS", "-m", "20", "-o", t.path("big"), t.nginx.url("/10m.bin"),
-               "-o", t.path("small"), t.nginx.url("/1k.bin"),
-               "-o", t.path("big2"), t.nginx.url("/10m.bin")], timeout=30)
-    t.ok(r)
-    t.eq(sha256_file(t.path("big")), t.nginx.sha["10m.bin"], "the big body")
-    t.eq(sha256_file(t.path("small")), t.nginx.sha["1k.bin"], "the small body")
-    t.eq(sha256_file(t.path("big2")), t.nginx.sha["10m.bin"], "the big body again")
-    log = t.nginx.log_since(mark, 3)
-    t.eq(len({e["conn"] for e in log}), 1, "one connection for the three")
-    t.check(r.elapsed < 5 + t.slack, "no wait for a mark: %.2f s" % r.elapsed)

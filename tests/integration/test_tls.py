@@ -29,7 +29,8 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 from harness import (PY, SERVERS, _stop_proc, _wait_for, free_port,  # noqa: E402
-                     have_ipv6, port_open, sha256, start_proc, test)
+                     have_ipv6, port_open, sha256, sha256_file, start_proc,
+                     test)
 
 MKCERTS = os.path.join(SERVERS, "mkcerts.sh")
 PASSWORD = "s3cret pass"
@@ -344,6 +345,48 @@ def keepalive_three_urls_one_connection(t):
     t.eq(r.text.split(), ["1", "0", "0"], "-w num_connects per transfer")
     log = n.log_since(mark, 3)
     t.eq(len({e["conn"] for e in log}), 1, "one TLS connection for three URLs")
+
+
+@test(tags=("fast",))
+def big_body_then_small_on_the_same_connection(t):
+    # a big body over TLS is read in batches (SO_RCVLOWAT, src/transfer.c
+    # lowat_*); the connection goes back to the pool reading every byte
+    # again: the small response after it comes at once, on the same one
+    n = ngx(t)
+    mark = n.log_mark()
+    big, small = n.url("valid", "/10m.bin"), n.url("valid", "/1k.bin")
+    r = t.run(["-sS", "-m", "20"] + cacert(t) +
+              ["-o", t.path("big"), big, "-o", t.path("small"), small,
+               "-o", t.path("big2"), big], timeout=30)
+    t.ok(r)
+    t.eq(sha256_file(t.path("big")), n.sha["10m.bin"], "the big body")
+    t.eq(sha256_file(t.path("small")), n.sha["1k.bin"], "the small body")
+    t.eq(sha256_file(t.path("big2")), n.sha["10m.bin"], "the big body again")
+    log = n.log_since(mark, 3)
+    t.eq(len({e["conn"] for e in log}), 1, "one connection for the three")
+    t.check(r.elapsed < 5 + t.slack, "no wait for a mark: %.2f s" % r.elapsed)
+
+
+@test()
+def big_body_fast_then_slow_chunks_under_idle_timeout(t):
+    # The body starts fast (4 MiB) with 1.6 MiB more due, so hflow waits
+    # for batches (a mark of 64 to 512 KiB); then come 48 KiB, 0.6 s apart,
+    # below any mark.  Those bytes must be read as they come (the lowat
+    # tick turns the batches off), not when two or more of them reach the
+    # mark 1.2 s or more later, past the 1 s --idle-timeout.
+    if t.is_curl:
+        t.skip("hflow's own flag")
+        return
+    p = peer(t, "tls")
+    first, chunk, last = TRICKLE
+    size = first + 3 * chunk + last
+    r = t.run(["-sS", "--idle-timeout", "1", "-o", t.path("out")] + cacert(t) +
+              [p.url("/trickle")], timeout=20)
+    t.ok(r)
+    got = open(t.path("out"), "rb").read() if os.path.exists(t.path("out")) else b""
+    t.eq(len(got), size, "the whole body")
+    t.check(got == trickle_body(size), "the body's bytes")
+    t.check(r.elapsed < 4 + t.slack, "three 0.6 s gaps: %.2f s" % r.elapsed)
 
 
 @test(tags=("fast",))
@@ -994,6 +1037,15 @@ def abrupt_close_truncated_body_18(t):
 # ------------------------------------------------------------- the peers
 
 
+TRICKLE = (4 << 20, 48 << 10, 3 << 19)
+
+
+def trickle_body(size):
+    """The body of the peer's /trickle: bytes 0..255 repeated, cut to size."""
+    block = bytes(range(256)) * 256
+    return (block * (size // len(block) + 1))[:size]
+
+
 def _serve_conn(mode, conn, ctx, log, lock):
     rec = {"mode": mode}
     try:
@@ -1044,6 +1096,22 @@ def _serve_conn(mode, conn, ctx, log, lock):
             time.sleep(0.1)
             s.close()                       # no close_notify
             rec["close"] = "server-abrupt"
+            return
+        if path.startswith("/trickle"):
+            # TRICKLE: 4 MiB at once, 48 KiB three times 0.6 s apart, then
+            # the last 1.5 MiB at once
+            first, chunk, last = TRICKLE
+            size = first + 3 * chunk + last
+            body = trickle_body(size)
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+            s.sendall(body[:first])
+            for k in range(3):
+                time.sleep(0.6)
+                s.sendall(body[first + k * chunk:first + (k + 1) * chunk])
+            s.sendall(body[first + 3 * chunk:])
+            time.sleep(0.2)
+            s.close()
+            rec["close"] = "server"
             return
         if path == "/truncated":
             s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhello")
