@@ -282,4 +282,3 @@ def verbose_v_10MiB_body_intact(t):
     t.rc(r, 0)
     t.eq(sha256(r.out), t.nginx.sha["10m.bin"], "stdout with -v is the body only")
     t.match(r"^(?:\[?\s*\d+(?:\.\d+)?\s*m?s?\]?\s+)?< HTTP/1\.1 200 OK\r?$", r.err, "trace on stderr", re.M)
-
