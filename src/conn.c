@@ -559,7 +559,7 @@ conn *pool_take(hf_client *c, const char *key, int check, const char **why)
 void pool_put(hf_client *c, conn *cn)
 {
     cn->rlen = 0;
-    if (cn->lowat > 1) {        /* the transfer resets it; never kept */
+    if (cn->lowat > 1) {        /* transfer.c lowat_*: every byte again */
         int one = 1;
         if (setsockopt(cn->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one) != 0) {
             conn_close(c, cn, CONN_ABORT, "cannot reset SO_RCVLOWAT");

@@ -955,6 +955,13 @@ static int us_errq(resolver *r, int fd, const srv *s)
     return found;
 }
 
+/* Send one datagram of u's lookup to its server. */
+static ssize_t us_sendto(const usock *u, const void *p, size_t n)
+{
+    const srv *s = &u->r->srv[u->srv];
+    return sendto(u->fd, p, n, 0, (const struct sockaddr *)&s->sa, s->len);
+}
+
 /* Empty a socket's receive and error queues; 0 when empty. */
 static int us_drain(resolver *r, int fd)
 {
@@ -1297,8 +1304,7 @@ static int udp_send(fam *f)
     r->inflight[u->srv]++;
     int hold = r->defer && r->npend < 2;
     if (!hold) {
-        if (sendto(u->fd, f->qbuf + 2, (size_t)f->qlen, 0,
-                   (const struct sockaddr *)&s->sa, s->len) < 0) {
+        if (us_sendto(u, f->qbuf + 2, (size_t)f->qlen) < 0) {
             snprintf(f->cause, sizeof f->cause, "cannot send to %s: %s",
                      s->text, strerror(errno));
             return -1;
@@ -1355,18 +1361,12 @@ static void udp_flush(resolver *r)
             k = 0;
         }
         for (; k < 2; k++)         /* the rest, one by one (errno) */
-            if (!err[k] && sendto(p[k]->us->fd, iov[k].iov_base, iov[k].iov_len,
-                                  0, (const struct sockaddr *)&s->sa, s->len) < 0)
+            if (!err[k] && us_sendto(p[k]->us, iov[k].iov_base, iov[k].iov_len) < 0)
                 err[k] = errno;
     } else {
-        for (int k = 0; k < 2; k++) {
-            if (!p[k])
-                continue;
-            const srv *s = &r->srv[p[k]->us->srv];
-            if (sendto(p[k]->us->fd, p[k]->qbuf + 2, (size_t)p[k]->qlen, 0,
-                       (const struct sockaddr *)&s->sa, s->len) < 0)
+        for (int k = 0; k < 2; k++)
+            if (p[k] && us_sendto(p[k]->us, p[k]->qbuf + 2, (size_t)p[k]->qlen) < 0)
                 err[k] = errno;
-        }
     }
     for (int k = 0; k < 2; k++) {
         fam *f = p[k];
@@ -1741,10 +1741,7 @@ static void udp_ev(loop *l, int fd, int mask, void *arg)
     usock *u = arg;
     res_query *q = u->q;
     if (!q) {                      /* kept idle: nothing should come */
-        while (recv(fd, &mask, sizeof mask, 0) >= 0 || errno == EINTR)
-            ;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            us_errq(u->r, fd, NULL);
+        us_drain(u->r, fd);
         return;
     }
     resolver *r = q->r;

@@ -1405,11 +1405,8 @@ static void do_send(transfer *t)
 
 /* ---- receiving ------------------------------------------------------------ */
 
-static void lowat_set(transfer *t, int v);
-
 static void finish(transfer *t)
 {
-    lowat_set(t, 1);          /* the next response on it: every byte */
     if (t->dec) {
         int rc = decoder_finish(t->dec);
         if (rc) {
@@ -1814,8 +1811,8 @@ static void on_eof(transfer *t)
  * when the buffer is too small for it, tcp_set_rcvlowat), and it is set
  * only while LOWAT_BYTES + LOWAT_HELD more body bytes are due, so the
  * bytes waited for always come: LOWAT_HELD bounds what the layers above
- * the socket (the read buffer, TLS) can hold.  It is back to 1 when the
- * body ends (finish) and before a connection is pooled (pool_put).  A tick
+ * the socket (the read buffer, TLS) can hold.  pool_put sets it back to 1
+ * before a connection is reused (or closes the connection).  A tick
  * every LOWAT_TICK_MS turns it off for the rest of the transfer when no
  * batch came in a whole tick: a sender that slow gains nothing, and its
  * bytes must not wait for the mark (progress, --idle-timeout). */
@@ -1831,8 +1828,6 @@ static void lowat_set(transfer *t, int v)
         return;
     if (setsockopt(cn->fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) == 0)
         cn->lowat = v;
-    else if (v <= 1)            /* stuck at the mark: not for another response */
-        close_after(t, CONN_ABORT, "cannot reset SO_RCVLOWAT");
 }
 
 static void on_lowat_tick(loop *l, void *arg)
